@@ -1,0 +1,41 @@
+# Argus: the two commands a newcomer runs are `make serve` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Debian packages the build and the tests need. `deps` installs whichever are missing.
+APT_PACKAGES := pkg-config libopenblas-dev libjpeg-dev libpng-dev
+SWIFT_TEST_FLAGS ?=
+
+.PHONY: help deps build release test serve bench bench-anchors
+
+help:
+	@echo "make serve   install what is missing, build release, start the server on 127.0.0.1:8080"
+	@echo "make test    install what is missing, build, run the test suite"
+	@echo "make bench   run the Swift benchmarks (Benchmarks/) and the anchor scripts side by side"
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+test: deps
+	swift build --build-tests $(SWIFT_TEST_FLAGS)
+	swift test --skip-build $(SWIFT_TEST_FLAGS)
+
+serve: release
+	@echo "argus serve: not yet — the ABIS service lands with issue 5 (see README)."
+
+bench: release
+	cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --no-progress
+	python3 Benchmarks/anchors/search.py

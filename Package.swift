@@ -1,0 +1,37 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strictness: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Argus",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "ArgusImaging", targets: ["ArgusImaging"]),
+        .library(name: "ArgusMatching", targets: ["ArgusMatching"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries from Debian's -dev packages (see the Makefile's `deps` target).
+        .systemLibrary(name: "CArgusBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CArgusJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CArgusPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .target(name: "CArgusCodecs", dependencies: ["CArgusJPEG", "CArgusPNG"]),
+
+        .target(name: "ArgusImaging", dependencies: ["CArgusCodecs"], swiftSettings: strictness),
+        .target(
+            name: "ArgusMatching",
+            dependencies: ["CArgusBLAS", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness
+        ),
+
+        .testTarget(name: "ArgusImagingTests", dependencies: ["ArgusImaging", "CArgusCodecs"], swiftSettings: strictness),
+        .testTarget(name: "ArgusMatchingTests", dependencies: ["ArgusMatching"], swiftSettings: strictness),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,87 @@
+private import Glibc
+
+/// Contiguous storage of templates.
+///
+/// Layout: `count` rows of `dimension` Float32 values, row-major, no padding between rows:
+/// component j of row i is at `base[i * dimension + j]`. The buffer is 64-byte aligned and its
+/// capacity grows geometrically. Rows are L2-normalised by the layers above; the store only holds
+/// them. Removal moves the last row into the hole, so row numbers shift (see `removeSwappingLast`).
+///
+/// Not thread-safe: `Gallery` serialises writers and lets readers share it.
+final class TemplateStore {
+    let dimension: Int
+    private(set) var count = 0
+    private(set) var capacity = 0
+    private(set) var base: UnsafeMutablePointer<Float>?
+
+    static let alignment = 64
+
+    init(dimension: Int, capacity: Int = 0) {
+        precondition(dimension > 0, "dimension > 0")
+        self.dimension = dimension
+        if capacity > 0 { reserve(capacity) }
+    }
+
+    deinit { free(base) }
+
+    /// Ensures room for `rows` rows without further allocation.
+    func reserve(_ rows: Int) {
+        guard rows > capacity else { return }
+        let bytes = rows * dimension * MemoryLayout<Float>.stride
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, Self.alignment, max(bytes, Self.alignment)) == 0, let raw else {
+            fatalError("TemplateStore: cannot allocate \(bytes) bytes")
+        }
+        let grown = raw.bindMemory(to: Float.self, capacity: rows * dimension)
+        if let base, count > 0 { grown.update(from: base, count: count * dimension) }
+        free(base)
+        base = grown
+        capacity = rows
+    }
+
+    /// Appends one row and returns its number. - Precondition: `row.count == dimension`.
+    @discardableResult
+    func append(_ row: UnsafeBufferPointer<Float>) -> Int {
+        precondition(row.count == dimension, "row.count == dimension")
+        if count == capacity { reserve(max(1024, capacity * 2)) }
+        guard let base, let source = row.baseAddress else { fatalError("TemplateStore: no storage") }
+        (base + count * dimension).update(from: source, count: dimension)
+        count += 1
+        return count - 1
+    }
+
+    /// Appends `rows` rows from a contiguous buffer (used by the file loader).
+    func appendRows(_ source: UnsafePointer<Float>, rows: Int) {
+        reserve(count + rows)
+        guard let base else { return }
+        (base + count * dimension).update(from: source, count: rows * dimension)
+        count += rows
+    }
+
+    /// Removes `row` in O(1) by moving the last row into it.
+    /// - Returns: the former number of the moved row (`count` before removal minus 1), or nil if
+    ///   `row` was the last one and nothing moved.
+    func removeSwappingLast(row: Int) -> Int? {
+        precondition(row >= 0 && row < count, "row >= 0 && row < count")
+        let last = count - 1
+        count -= 1
+        guard row != last, let base else { return nil }
+        (base + row * dimension).update(from: base + last * dimension, count: dimension)
+        return last
+    }
+
+    /// Row `i` as a buffer. - Warning: do not escape the pointer past the next mutation.
+    func row(_ i: Int) -> UnsafeBufferPointer<Float> {
+        precondition(i >= 0 && i < count, "i >= 0 && i < count")
+        return UnsafeBufferPointer(start: base.map { $0 + i * dimension }, count: dimension)
+    }
+}
+
+extension TemplateStore {
+    /// Declares `rows` rows, already written into reserved capacity at `base`, part of the store.
+    /// Used by the file loader, which reads vectors straight into the buffer.
+    func adoptRows(_ rows: Int, startingAt base: UnsafeMutablePointer<Float>) {
+        precondition(base == self.base && count + rows <= capacity, "rows were written into reserved capacity")
+        count += rows
+    }
+}
