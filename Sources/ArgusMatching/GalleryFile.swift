@@ -101,9 +101,10 @@ enum GalleryFile {
         let count64: UInt64 = loadLE(header, at: 16)
         let idBytes64: UInt64 = loadLE(header, at: 24)
         guard dimension >= 1, dimension <= maxDimension else { throw .corrupt("dimension \(dimension) out of range") }
-        // Every id costs at least its 4-byte length, so a sane count is bounded by the file size.
-        guard count64 <= UInt64(fileSize / 4), idBytes64 <= UInt64(fileSize), idBytes64 >= count64 * 4 else {
-            throw .corrupt("header counts do not fit the file")
+        // Bounds that keep the size arithmetic below from overflowing; every id costs at least
+        // its 4-byte length.
+        guard count64 < 1 << 40, idBytes64 < 1 << 48, idBytes64 >= count64 * 4 else {
+            throw .corrupt("header counts out of range")
         }
         let count = Int(count64), idBytes = Int(idBytes64)
         let (vectorBytes, overflow) = count.multipliedReportingOverflow(by: dimension * 4)
