@@ -12,9 +12,11 @@ let package = Package(
     products: [
         .library(name: "ArgusImaging", targets: ["ArgusImaging"]),
         .library(name: "ArgusMatching", targets: ["ArgusMatching"]),
+        .executable(name: "argus", targets: ["argus"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
     ],
     targets: [
         // C libraries from Debian's -dev packages (see the Makefile's `deps` target).
@@ -22,16 +24,28 @@ let package = Package(
         .systemLibrary(name: "CArgusJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CArgusPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .target(name: "CArgusCodecs", dependencies: ["CArgusJPEG", "CArgusPNG"]),
+        .target(name: "CArgusKernels"),
 
         .target(name: "ArgusImaging", dependencies: ["CArgusCodecs"], swiftSettings: strictness),
         .target(
             name: "ArgusMatching",
-            dependencies: ["CArgusBLAS", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CArgusBLAS", "CArgusKernels", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness
+        ),
+
+        .executableTarget(
+            name: "argus",
+            dependencies: [
+                "ArgusImaging", "ArgusMatching",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/ArgusCLI",
             swiftSettings: strictness
         ),
 
         .testTarget(name: "ArgusImagingTests", dependencies: ["ArgusImaging", "CArgusCodecs"], swiftSettings: strictness),
-        .testTarget(name: "ArgusMatchingTests", dependencies: ["ArgusMatching"], swiftSettings: strictness),
+        .testTarget(name: "ArgusMatchingTests", dependencies: ["ArgusMatching", "CArgusKernels"], swiftSettings: strictness),
     ],
     swiftLanguageModes: [.v6]
 )

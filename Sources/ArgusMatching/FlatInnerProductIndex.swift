@@ -1,4 +1,5 @@
 private import CArgusBLAS
+private import CArgusKernels
 import Dispatch
 
 /// Exact maximum-inner-product search over a `TemplateStore` (FAISS's IndexFlatIP, without ids).
@@ -12,19 +13,63 @@ struct FlatInnerProductIndex {
 
     /// Top-k rows for one query.
     func search(_ store: TemplateStore, query: UnsafePointer<Float>, k: Int, minScore: Float) -> TopK {
+        let n = store.count
+        guard n > 0, let base = store.base else { return TopK(k: k, minScore: minScore) }  // BLAS does not like empty matrices
+        switch tuning.singleQueryKernel {
+        case .blas:
+            return scanWithBLAS(base: base, rows: 0..<n, d: store.dimension, query: query, k: k, minScore: minScore)
+        case .fused:
+            let workers = n < tuning.singleQueryParallelRows ? 1 : ProcessInfoShim.activeProcessorCount
+            if workers == 1 {
+                return scanFused(base: base, rows: 0..<n, d: store.dimension, query: query, k: k, minScore: minScore)
+            }
+            // Each core streams its own contiguous share of the rows into its own heap.
+            var partial = [TopK?](repeating: nil, count: workers)
+            partial.withUnsafeMutableBufferPointer { slots in
+                nonisolated(unsafe) let out = slots
+                nonisolated(unsafe) let gallery = base, q = query
+                let d = store.dimension
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    let rows = (n * w / workers)..<(n * (w + 1) / workers)
+                    out[w] = scanFused(base: gallery, rows: rows, d: d, query: q, k: k, minScore: minScore)
+                }
+            }
+            var heap = TopK(k: k, minScore: minScore)
+            for part in partial { if let part { heap.merge(part) } }
+            return heap
+        }
+    }
+
+    private func scanWithBLAS(base: UnsafePointer<Float>, rows: Range<Int>, d: Int, query: UnsafePointer<Float>,
+                              k: Int, minScore: Float) -> TopK {
         var heap = TopK(k: k, minScore: minScore)
-        let n = store.count, d = store.dimension
-        guard n > 0, let base = store.base else { return heap }  // BLAS does not like empty matrices
         let blockRows = max(1, tuning.singleQueryBlockRows)
-        let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: min(blockRows, n))
+        let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: min(blockRows, rows.count))
         defer { scratch.deallocate() }
-        var first = 0
-        while first < n {
-            let rows = min(blockRows, n - first)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(d), 1, base + first * d, Int32(d),
+        var first = rows.lowerBound
+        while first < rows.upperBound {
+            let count = min(blockRows, rows.upperBound - first)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(count), Int32(d), 1, base + first * d, Int32(d),
                         query, 1, 0, scratch.baseAddress, 1)
-            heap.consider(block: UnsafeBufferPointer(rebasing: scratch[0..<rows]), firstRow: first)
-            first += rows
+            heap.consider(block: UnsafeBufferPointer(rebasing: scratch[0..<count]), firstRow: first)
+            first += count
+        }
+        return heap
+    }
+
+    private func scanFused(base: UnsafePointer<Float>, rows: Range<Int>, d: Int, query: UnsafePointer<Float>,
+                           k: Int, minScore: Float) -> TopK {
+        var heap = TopK(k: k, minScore: minScore)
+        // Small blocks: the scores are selected while they are still in L1.
+        let blockRows = max(1, min(tuning.singleQueryBlockRows, 4_096))
+        let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: min(blockRows, rows.count))
+        defer { scratch.deallocate() }
+        var first = rows.lowerBound
+        while first < rows.upperBound {
+            let count = min(blockRows, rows.upperBound - first)
+            argus_inner_products(base + first * d, count, d, query, scratch.baseAddress)
+            heap.consider(block: UnsafeBufferPointer(rebasing: scratch[0..<count]), firstRow: first)
+            first += count
         }
         return heap
     }
@@ -36,6 +81,9 @@ struct FlatInnerProductIndex {
         let n = store.count, d = store.dimension
         guard n > 0, queryCount > 0, let base = store.base else { return heaps }
         if queryCount == 1 { return [search(store, query: queries, k: k, minScore: minScore)] }
+        if queryCount < tuning.batchGEMMMinQueries {
+            return searchSmallBatch(base: base, n: n, d: d, queries: queries, queryCount: queryCount, k: k, minScore: minScore)
+        }
 
         var qBlock = max(1, min(tuning.batchBlockQueries, queryCount))
         var nBlock = max(1, min(tuning.batchBlockRows, n))
@@ -71,6 +119,40 @@ struct FlatInnerProductIndex {
                 }
                 q0 += qn
             }
+        }
+        return heaps
+    }
+
+    /// A few queries: each core streams its share of the gallery once, tile by tile, and scores
+    /// every query against a tile while it sits in L2.
+    private func searchSmallBatch(base: UnsafePointer<Float>, n: Int, d: Int, queries: UnsafePointer<Float>,
+                                  queryCount: Int, k: Int, minScore: Float) -> [TopK] {
+        let workers = n < tuning.singleQueryParallelRows ? 1 : ProcessInfoShim.activeProcessorCount
+        let tile = max(1, tuning.smallBatchTileRows)
+        var partial = [[TopK]](repeating: [], count: workers)
+        partial.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let out = slots
+            nonisolated(unsafe) let gallery = base, q = queries
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var heaps = (0..<queryCount).map { _ in TopK(k: k, minScore: minScore) }
+                let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: tile)
+                defer { scratch.deallocate() }
+                var first = n * w / workers
+                let end = n * (w + 1) / workers
+                while first < end {
+                    let count = min(tile, end - first)
+                    for j in 0..<queryCount {
+                        argus_inner_products(gallery + first * d, count, d, q + j * d, scratch.baseAddress)
+                        heaps[j].consider(block: UnsafeBufferPointer(rebasing: scratch[0..<count]), firstRow: first)
+                    }
+                    first += count
+                }
+                out[w] = heaps
+            }
+        }
+        var heaps = (0..<queryCount).map { _ in TopK(k: k, minScore: minScore) }
+        for part in partial {
+            for (j, heap) in part.enumerated() { heaps[j].merge(heap) }
         }
         return heaps
     }

@@ -5,11 +5,26 @@ import Testing
 struct GallerySearchTests {
     static let sizes = [1, 2, 7, 100, 1_000, 10_000, 100_000]
 
+    /// Tiny blocks and tiles so block edges run on small data; sgemm for every batch.
     static func tinyBlocks() -> SearchTuning {
         var t = SearchTuning()
         t.singleQueryBlockRows = 7
+        t.singleQueryParallelRows = 2
         t.batchBlockRows = 5
         t.batchBlockQueries = 3
+        t.batchGEMMMinQueries = 2
+        t.smallBatchTileRows = 3
+        return t
+    }
+
+    /// The BLAS single-query path and the tiled small-batch path, with small blocks.
+    static func blasAndTiles() -> SearchTuning {
+        var t = SearchTuning()
+        t.singleQueryKernel = .blas
+        t.singleQueryBlockRows = 11
+        t.singleQueryParallelRows = 2
+        t.batchGEMMMinQueries = 1_000
+        t.smallBatchTileRows = 13
         return t
     }
 
@@ -24,7 +39,7 @@ struct GallerySearchTests {
 
     @Test("single-query top-k equals brute force (k > N included)", arguments: sizes)
     func single(n: Int) throws {
-        for tuning in [SearchTuning(), Self.tinyBlocks()] where n <= 10_000 || tuning.singleQueryBlockRows > 7 {
+        for tuning in [SearchTuning(), Self.tinyBlocks(), Self.blasAndTiles()] where n <= 10_000 || tuning.singleQueryBlockRows > 11 {
             let (gallery, entries) = try build(n, seed: UInt64(n), tuning: tuning)
             let queries = Reference.randomVectors(3, dimension: 32, seed: 99)
             let ranker = BruteForce(entries)
@@ -42,7 +57,7 @@ struct GallerySearchTests {
 
     @Test("batch top-k equals brute force, block edges forced", arguments: [1, 7, 100, 10_000, 100_000])
     func batch(n: Int) throws {
-        for tuning in [SearchTuning(), Self.tinyBlocks()] where n <= 10_000 || tuning.batchBlockRows > 5 {
+        for tuning in [SearchTuning(), Self.tinyBlocks(), Self.blasAndTiles()] where n <= 10_000 || tuning.singleQueryBlockRows > 11 {
             let (gallery, entries) = try build(n, seed: UInt64(n) + 1, tuning: tuning)
             let queries = Reference.randomVectors(9, dimension: 32, seed: 7)
             let ranker = BruteForce(entries)

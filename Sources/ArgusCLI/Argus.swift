@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Argus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "argus",
+        abstract: "Face biometric matching: templates, 1:1 verification, 1:N identification.",
+        subcommands: [Bench.self]
+    )
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import ArgusMatching
+import Foundation
+
+/// `argus bench search`: exact search timings on a random gallery, as JSON lines.
+struct BenchSearch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Time 1:N search (one query and batches) on a random gallery."
+    )
+
+    @Option(help: "Gallery sizes, comma-separated.") var sizes: String = "10000,100000,1000000"
+    @Option(help: "Template dimension.") var dimension: Int = 128
+    @Option(help: "Queries per batch.") var batch: Int = 64
+    @Option(help: "Results per query.") var k: Int = 10
+    @Option(help: "Timed repetitions (the median is reported).") var repeats: Int = 15
+    @Option(help: "Seed of the random gallery and queries.") var seed: UInt64 = 1
+    @Option(help: "Gallery rows per sgemv block for one query (a tuning knob; default from SearchTuning).")
+    var singleBlockRows: Int?
+    @Option(help: "Gallery rows per sgemm block in batches (a tuning knob).") var batchBlockRows: Int?
+    @Option(help: "Kernel for one query: blas or fused.") var singleKernel: String?
+    @Flag(help: "Print one JSON object per size.") var json = false
+
+    func validate() throws {
+        guard dimension > 0, batch > 0, k > 0, repeats > 0 else { throw ValidationError("dimension, batch, k and repeats must be positive") }
+        guard !parsedSizes.isEmpty else { throw ValidationError("--sizes needs at least one positive integer") }
+    }
+
+    var parsedSizes: [Int] { sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 } }
+
+    func run() throws {
+        for n in parsedSizes {
+            var rng = BenchRandom(seed: seed &+ UInt64(n))
+            var tuning = SearchTuning()
+            if let singleBlockRows { tuning.singleQueryBlockRows = singleBlockRows }
+            if let batchBlockRows { tuning.batchBlockRows = batchBlockRows }
+            if let singleKernel, let kernel = SearchTuning.SingleQueryKernel(rawValue: singleKernel) { tuning.singleQueryKernel = kernel }
+            let gallery = Gallery(dimension: dimension, tuning: tuning)
+            var start = 0
+            while start < n {
+                let m = min(65_536, n - start)
+                let entries = (0..<m).map { i in (id: "t\(start + i)", template: rng.vector(dimension)) }
+                try gallery.add(entries)
+                start += m
+            }
+            let single = rng.vector(dimension)
+            let queries = (0..<batch).flatMap { _ in rng.vector(dimension) }
+            // Single queries first: OpenBLAS's worker threads spin for a while after a batch's
+            // sgemm and would steal a core from the single-query scan.
+            _ = try gallery.search(single, k: k)  // warm-up: page in the gallery
+            let one = try median(repeats) { _ = try gallery.search(single, k: k) }
+            _ = try gallery.search(queries: queries, k: k)
+            let many = try median(max(3, repeats / 3)) { _ = try gallery.search(queries: queries, k: k) }
+            let perQuery = many / Double(batch)
+            if json {
+                let fields = "\"n\": \(n), \"d\": \(dimension), \"k\": \(k), \"batch\": \(batch), "
+                    + "\"ms_single\": \(String(format: "%.4f", one)), \"ms_per_query_batched\": \(String(format: "%.4f", perQuery))"
+                print("{\(fields)}")
+            } else {
+                print("N=\(n) d=\(dimension): one query \(String(format: "%.3f", one)) ms; batch of \(batch): \(String(format: "%.3f", perQuery)) ms/query")
+            }
+        }
+    }
+
+    private func median(_ times: Int, _ body: () throws -> Void) throws -> Double {
+        var samples = [Double]()
+        for _ in 0..<times {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        samples.sort()
+        if ProcessInfo.processInfo.environment["ARGUS_BENCH_VERBOSE"] != nil {
+            FileHandle.standardError.write(Data("min \(samples[0]) median \(samples[samples.count / 2]) max \(samples[samples.count - 1])\n".utf8))
+        }
+        return samples[samples.count / 2]
+    }
+}
+
+/// SplitMix64, so a gallery is the same for the same seed.
+struct BenchRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func vector(_ d: Int) -> [Float] {
+        (0..<d).map { _ in Float(Int64(bitPattern: next() >> 11) - (1 << 52)) / Float(1 << 52) }
+    }
+}

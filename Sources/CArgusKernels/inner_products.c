@@ -1,0 +1,63 @@
+#include "argus_kernels.h"
+
+#include <immintrin.h>
+
+void argus_inner_products_reference(const float *rows, size_t count, size_t d, const float *query, float *scores) {
+    for (size_t i = 0; i < count; i++) {
+        const float *r = rows + i * d;
+        float sum = 0;
+        for (size_t j = 0; j < d; j++) sum += r[j] * query[j];
+        scores[i] = sum;
+    }
+}
+
+// Four rows at a time share each query load; eight accumulators hide the FMA latency.
+__attribute__((target("avx2,fma")))
+static void argus_inner_products_avx2(const float *rows, size_t count, size_t d, const float *query, float *scores) {
+    size_t i = 0;
+    size_t dv = d & ~(size_t)7;
+    for (; i + 4 <= count; i += 4) {
+        const float *r0 = rows + i * d, *r1 = r0 + d, *r2 = r1 + d, *r3 = r2 + d;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        for (size_t j = 0; j < dv; j += 8) {
+            __m256 q = _mm256_loadu_ps(query + j);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + j), q, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + j), q, a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + j), q, a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3 + j), q, a3);
+        }
+        // Horizontal sums of the four accumulators at once.
+        __m256 s01 = _mm256_hadd_ps(a0, a1), s23 = _mm256_hadd_ps(a2, a3);
+        __m256 s = _mm256_hadd_ps(s01, s23);
+        __m128 lo = _mm256_castps256_ps128(s), hi = _mm256_extractf128_ps(s, 1);
+        __m128 total = _mm_add_ps(lo, hi);
+        float out[4];
+        _mm_storeu_ps(out, total);
+        for (size_t j = dv; j < d; j++) {
+            out[0] += r0[j] * query[j];
+            out[1] += r1[j] * query[j];
+            out[2] += r2[j] * query[j];
+            out[3] += r3[j] * query[j];
+        }
+        scores[i] = out[0];
+        scores[i + 1] = out[1];
+        scores[i + 2] = out[2];
+        scores[i + 3] = out[3];
+    }
+    argus_inner_products_reference(rows + i * d, count - i, d, query, scores + i);
+}
+
+typedef void (*argus_inner_products_fn)(const float *, size_t, size_t, const float *, float *);
+
+// Chosen once at load time, before any thread can call in, so reading it needs no lock.
+static argus_inner_products_fn argus_inner_products_impl = argus_inner_products_reference;
+
+__attribute__((constructor))
+static void argus_kernels_select(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) argus_inner_products_impl = argus_inner_products_avx2;
+}
+
+void argus_inner_products(const float *rows, size_t count, size_t d, const float *query, float *scores) {
+    argus_inner_products_impl(rows, count, d, query, scores);
+}
