@@ -6,7 +6,7 @@ SHELL := /bin/bash
 APT_PACKAGES := pkg-config libopenblas-dev libjpeg-dev libpng-dev
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: help deps build release test serve bench bench-anchors
+.PHONY: help deps models build release test serve bench
 
 help:
 	@echo "make serve   install what is missing, build release, start the server on 127.0.0.1:8080"
@@ -23,17 +23,21 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# dlib's pretrained models, verified against models/manifest.json; cached outside the repo.
+models:
+	python3 scripts/fetch-models
+
 build: deps
 	swift build
 
 release: deps
 	swift build -c release
 
-test: deps
+test: deps models
 	swift build --build-tests $(SWIFT_TEST_FLAGS)
 	swift test --skip-build $(SWIFT_TEST_FLAGS)
 
-serve: release
+serve: release models
 	@echo "argus serve: not yet — the ABIS service lands with issue 5 (see README)."
 
 bench: release

@@ -8,10 +8,12 @@ let strictness: [SwiftSetting] = [
 
 let package = Package(
     name: "Argus",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "ArgusImaging", targets: ["ArgusImaging"]),
         .library(name: "ArgusMatching", targets: ["ArgusMatching"]),
+        .library(name: "ArgusNN", targets: ["ArgusNN"]),
+        .library(name: "ArgusFace", targets: ["ArgusFace"]),
         .executable(name: "argus", targets: ["argus"]),
     ],
     dependencies: [
@@ -33,10 +35,20 @@ let package = Package(
             swiftSettings: strictness
         ),
 
+        .target(
+            name: "ArgusNN",
+            dependencies: ["CArgusBLAS", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness
+        ),
+        .target(
+            name: "ArgusFace",
+            dependencies: ["ArgusImaging", "ArgusNN", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness
+        ),
         .executableTarget(
             name: "argus",
             dependencies: [
-                "ArgusImaging", "ArgusMatching",
+                "ArgusImaging", "ArgusMatching", "ArgusNN", "ArgusFace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -45,6 +57,8 @@ let package = Package(
         ),
 
         .testTarget(name: "ArgusImagingTests", dependencies: ["ArgusImaging", "CArgusCodecs"], swiftSettings: strictness),
+        .testTarget(name: "ArgusFaceTests", dependencies: ["ArgusFace"], swiftSettings: strictness),
+        .testTarget(name: "ArgusNNTests", dependencies: ["ArgusNN"], swiftSettings: strictness),
         .testTarget(name: "ArgusMatchingTests", dependencies: ["ArgusMatching", "CArgusKernels"], swiftSettings: strictness),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,26 @@
+public import ArgusNN
+public import ArgusImaging
+
+/// Why a face could not be analysed. Every failure of the face pipeline is one of these.
+public enum FaceAnalysisError: Error, Equatable, Sendable, CustomStringConvertible {
+    case modelMissing(path: String)
+    case model(ModelFileError)
+    case image(ImagingError)
+    /// A chip must be exactly `FaceEmbedder.chipSize` square.
+    case wrongChipSize(width: Int, height: Int)
+    case network(NetworkError)
+    case noFace
+    case multipleFaces(count: Int)
+
+    public var description: String {
+        switch self {
+        case .modelMissing(let path): return "model file \(path) is missing: run `make models` (or set ARGUS_MODELS / --models)"
+        case .model(let e): return e.description
+        case .image(let e): return e.description
+        case .wrongChipSize(let w, let h): return "a face chip must be 150x150, got \(w)x\(h)"
+        case .network(let e): return "network: \(e)"
+        case .noFace: return "no face found"
+        case .multipleFaces(let n): return "\(n) faces found where one was expected"
+        }
+    }
+}

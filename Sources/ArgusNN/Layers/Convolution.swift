@@ -1,0 +1,65 @@
+/// A 2-D cross-correlation with zero padding, optional bias and fused ReLU (spec §3.1).
+///
+/// Weights are kept as a K×F row-major matrix, K = kernelHeight·kernelWidth·inChannels in
+/// (u, v, c) order: the layout an NHWC im2col row multiplies directly.
+public struct Convolution: Sendable {
+    public let filters: Int
+    public let inChannels: Int
+    public let kernelHeight: Int
+    public let kernelWidth: Int
+    public let strideY: Int
+    public let strideX: Int
+    public let padY: Int
+    public let padX: Int
+    /// K×F, row-major, K in (u, v, c) order.
+    public private(set) var weights: [Float]
+    public private(set) var bias: [Float]
+    public private(set) var fusedReLU = false
+
+    public var k: Int { kernelHeight * kernelWidth * inChannels }
+
+    /// - Parameter oihw: dlib's `F·C·kh·kw` weights in OIHW order.
+    public init(filters: Int, inChannels: Int, kernelHeight: Int, kernelWidth: Int, strideY: Int, strideX: Int,
+                padY: Int, padX: Int, oihw: [Float], bias: [Float]) {
+        precondition(oihw.count == filters * inChannels * kernelHeight * kernelWidth, "oihw.count == F·C·kh·kw")
+        precondition(bias.count == filters, "bias.count == filters")
+        (self.filters, self.inChannels, self.kernelHeight, self.kernelWidth) = (filters, inChannels, kernelHeight, kernelWidth)
+        (self.strideY, self.strideX, self.padY, self.padX) = (strideY, strideX, padY, padX)
+        self.bias = bias
+        var kf = [Float](repeating: 0, count: oihw.count)
+        for f in 0..<filters {
+            for c in 0..<inChannels {
+                for u in 0..<kernelHeight {
+                    for v in 0..<kernelWidth {
+                        let row = (u * kernelWidth + v) * inChannels + c
+                        kf[row * filters + f] = oihw[((f * inChannels + c) * kernelHeight + u) * kernelWidth + v]
+                    }
+                }
+            }
+        }
+        weights = kf
+    }
+
+    /// `out = 1 + (in + 2·pad − k) / stride`; nil when the input is smaller than the kernel.
+    public func outputShape(_ input: Shape) -> Shape? {
+        guard input.channels == inChannels else { return nil }
+        let h = input.height + 2 * padY - kernelHeight, w = input.width + 2 * padX - kernelWidth
+        guard h >= 0, w >= 0 else { return nil }
+        return Shape(n: input.n, height: 1 + h / strideY, width: 1 + w / strideX, channels: filters)
+    }
+
+    /// Folds a following per-channel affine `y·scale + shift` into the weights and bias.
+    /// (In Float32, as the reference computes the affine after the convolution: the result
+    /// differs from dlib's by rounding only.)
+    public mutating func fold(scale: [Float], shift: [Float]) {
+        precondition(scale.count == filters && shift.count == filters, "one scale and shift per filter")
+        for row in 0..<k {
+            for f in 0..<filters { weights[row * filters + f] *= scale[f] }
+        }
+        for f in 0..<filters { bias[f] = bias[f] * scale[f] + shift[f] }
+    }
+
+    public mutating func fuseReLU() { fusedReLU = true }
+
+    public var flopsPerOutputPixel: Int { 2 * k * filters }
+}
