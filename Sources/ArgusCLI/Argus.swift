@@ -5,6 +5,6 @@ struct Argus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "argus",
         abstract: "Face biometric matching: templates, 1:1 verification, 1:N identification.",
-        subcommands: [Bench.self]
+        subcommands: [Embed.self, Bench.self]
     )
 }

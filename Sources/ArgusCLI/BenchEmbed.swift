@@ -1,0 +1,67 @@
+import ArgumentParser
+import ArgusFace
+import ArgusImaging
+import ArgusNN
+import Foundation
+
+/// `argus bench embed`: descriptor throughput on chips.
+struct BenchEmbed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Time the descriptor network (ms per chip) at a batch size."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Chips per network call.") var batch: Int = 32
+    @Option(help: "Cores to use (default: all).") var threads: Int?
+    @Option(help: "Timed calls (the median is reported).") var repeats: Int = 7
+    @Option(help: "Images per step inside a worker (a tuning knob).") var imagesPerStep: Int = 8
+    @Option(parsing: .upToNextOption, help: "Chips to use (150x150 PNG/JPEG); default: synthetic chips.") var chip: [String] = []
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard batch > 0, repeats > 0, (threads ?? 1) > 0, imagesPerStep > 0 else { throw ValidationError("values must be positive") }
+    }
+
+    struct Result: Encodable {
+        let ms_per_chip: Double
+        let batch: Int
+        let threads: Int
+    }
+
+    func run() throws {
+        let embedder = try FaceEmbedder(models: global.modelDirectory)
+        var chips: [RGBImage] = try chip.map { try ImageDecoder().decode(fileAt: $0) }
+        if chips.isEmpty {
+            var rng = SystemRandomNumberGenerator()
+            chips = [RGBImage(width: 150, height: 150, pixels: (0..<(150 * 150 * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) })]
+        }
+        let input = (0..<batch).map { chips[$0 % chips.count] }
+        let workers = threads ?? BLASThreads.cores
+        let size = FaceEmbedder.chipSize
+        // Time the network itself on prepared tensors, as the ONNX Runtime anchor does.
+        var tensor = [Float]()
+        for c in input {
+            for i in 0..<(size * size) {
+                tensor.append((Float(c.pixels[3 * i]) - embedder.mean.r) / 256)
+                tensor.append((Float(c.pixels[3 * i + 1]) - embedder.mean.g) / 256)
+                tensor.append((Float(c.pixels[3 * i + 2]) - embedder.mean.b) / 256)
+            }
+        }
+        let shape = Shape(n: batch, height: size, width: size, channels: 3)
+        _ = try embedder.network.forward(tensor, shape: shape, threads: workers, imagesPerStep: imagesPerStep)  // warm-up
+        var samples = [Double]()
+        for _ in 0..<repeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = try embedder.network.forward(tensor, shape: shape, threads: workers, imagesPerStep: imagesPerStep)
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 / Double(batch))
+        }
+        samples.sort()
+        let ms = samples[samples.count / 2]
+        if json {
+            try JSONLine.print(Result(ms_per_chip: (ms * 1000).rounded() / 1000, batch: batch, threads: workers))
+        } else {
+            print(String(format: "batch %d, %d threads: %.2f ms per chip (%.0f chips/s)", batch, workers, ms, 1000 / ms))
+        }
+    }
+}
