@@ -19,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // C libraries from Debian's -dev packages (see the Makefile's `deps` target).
@@ -57,7 +58,11 @@ let package = Package(
         ),
 
         .testTarget(name: "ArgusImagingTests", dependencies: ["ArgusImaging", "CArgusCodecs"], swiftSettings: strictness),
-        .testTarget(name: "ArgusFaceTests", dependencies: ["ArgusFace"], swiftSettings: strictness),
+        .testTarget(
+            name: "ArgusFaceTests",
+            dependencies: ["ArgusFace", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictness
+        ),
         .testTarget(name: "ArgusNNTests", dependencies: ["ArgusNN"], swiftSettings: strictness),
         .testTarget(name: "ArgusMatchingTests", dependencies: ["ArgusMatching", "CArgusKernels"], swiftSettings: strictness),
     ],

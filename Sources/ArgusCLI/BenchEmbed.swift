@@ -17,6 +17,7 @@ struct BenchEmbed: ParsableCommand {
     @Option(help: "Timed calls (the median is reported).") var repeats: Int = 7
     @Option(help: "Images per step inside a worker (a tuning knob).") var imagesPerStep: Int = 8
     @Option(parsing: .upToNextOption, help: "Chips to use (150x150 PNG/JPEG); default: synthetic chips.") var chip: [String] = []
+    @Flag(help: "Print where a single-threaded pass spends its time.") var profile = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -49,6 +50,13 @@ struct BenchEmbed: ParsableCommand {
             }
         }
         let shape = Shape(n: batch, height: size, width: size, channels: 3)
+        if profile {
+            let phases = try embedder.network.profile(tensor, shape: shape, imagesPerStep: imagesPerStep)
+            let total = phases.filter { $0.phase.hasPrefix("op ") }.reduce(0) { $0 + $1.ms }
+            print(String(format: "single-threaded pass, batch %d: %.1f ms (%.2f ms per chip)", batch, total, total / Double(batch)))
+            for p in phases { print(String(format: "  %-34@ %8.2f ms  %5.1f%%", p.phase, p.ms, 100 * p.ms / total)) }
+            return
+        }
         _ = try embedder.network.forward(tensor, shape: shape, threads: workers, imagesPerStep: imagesPerStep)  // warm-up
         var samples = [Double]()
         for _ in 0..<repeats {

@@ -93,6 +93,30 @@ public final class Network: Sendable {
         return (output, outShape)
     }
 
+    /// Milliseconds per phase for one single-threaded pass over the batch (a profile of the kernels).
+    public func profile(_ input: [Float], shape: Shape, imagesPerStep: Int = 8) throws(NetworkError) -> [(phase: String, ms: Double)] {
+        guard input.count == shape.count else { throw .inputCount(expected: shape.count, got: input.count) }
+        let outShape = try outputShape(for: shape)
+        let workspace = Workspace()
+        var output = [Float](repeating: 0, count: outShape.count)
+        for pass in 0..<2 {  // the first pass sizes the buffers
+            workspace.profile = pass == 0 ? nil : [:]
+            input.withUnsafeBufferPointer { src in
+                output.withUnsafeMutableBufferPointer { dst in
+                    var n0 = 0
+                    while n0 < shape.n {
+                        var part = shape
+                        part.n = min(imagesPerStep, shape.n - n0)
+                        run(src.baseAddress! + n0 * shape.countPerImage, shape: part, workspace: workspace, mode: .fast,
+                            into: dst.baseAddress! + n0 * outShape.countPerImage)
+                        n0 += part.n
+                    }
+                }
+            }
+        }
+        return (workspace.profile ?? [:]).map { (phase: $0.key, ms: Double($0.value) / 1e6) }.sorted { $0.ms > $1.ms }
+    }
+
     /// One pass over `shape.n` images on the calling thread. Shapes were checked by the caller.
     private func run(_ input: UnsafePointer<Float>, shape: Shape, workspace: Workspace, mode: KernelMode,
                      into output: UnsafeMutablePointer<Float>) {
@@ -108,6 +132,13 @@ public final class Network: Sendable {
             guard let outShape = try? Self.step(op, step: index, input: currentShape, saved: &savedShapes) else {
                 preconditionFailure("shape checked before the pass")
             }
+            let t0 = workspace.profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+            defer {
+                if workspace.profile != nil {
+                    let kind = op.name.split(separator: " ").first.map(String.init) ?? op.name
+                    workspace.profile?["op \(kind)", default: 0] += DispatchTime.now().uptimeNanoseconds - t0
+                }
+            }
             switch op {
             case .convolution(let conv):
                 let out = workspace.acquire(outShape.count)
@@ -115,7 +146,8 @@ public final class Network: Sendable {
                 switch mode {
                 case .fast:
                     let scratch = workspace.scratch(atLeast: ConvolutionKernels.scratchCount(conv, outShape: outShape))
-                    ConvolutionKernels.fast(conv, input: x, inShape: currentShape, output: y, outShape: outShape, scratch: scratch)
+                    ConvolutionKernels.fast(conv, input: x, inShape: currentShape, output: y, outShape: outShape, scratch: scratch,
+                                            workspace: workspace)
                 case .reference:
                     ConvolutionKernels.reference(conv, input: x, inShape: currentShape, output: y, outShape: outShape)
                 }

@@ -1,4 +1,5 @@
 private import Glibc
+import Dispatch
 
 /// Activation buffers for one forward pass at a time, kept across calls so that a steady stream
 /// of same-sized batches allocates nothing. Slots are reference counted: the current tensor holds
@@ -18,7 +19,19 @@ public final class Workspace: @unchecked Sendable {
     private(set) var scratch: UnsafeMutablePointer<Float>?
     private(set) var scratchCapacity = 0
 
+    /// When set, kernels add the nanoseconds they spend per phase (for `argus bench embed --profile`).
+    public var profile: [String: UInt64]?
+
     public init() {}
+
+    @inline(__always)
+    func timed<T>(_ phase: String, _ body: () -> T) -> T {
+        guard profile != nil else { return body() }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let result = body()
+        profile?[phase, default: 0] += DispatchTime.now().uptimeNanoseconds - t0
+        return result
+    }
 
     deinit {
         for slot in slots { free(slot.buffer) }

@@ -1,4 +1,5 @@
 private import CArgusBLAS
+import Dispatch
 
 /// Convolution kernels. Both read an NHWC input and write an NHWC output of `conv.outputShape`.
 enum ConvolutionKernels {
@@ -43,7 +44,8 @@ enum ConvolutionKernels {
     /// and ReLU while the chunk is still in cache. OpenBLAS runs single-threaded here: callers
     /// parallelise over images.
     static func fast(_ conv: Convolution, input: UnsafePointer<Float>, inShape: Shape,
-                     output: UnsafeMutablePointer<Float>, outShape: Shape, scratch: UnsafeMutablePointer<Float>) {
+                     output: UnsafeMutablePointer<Float>, outShape: Shape, scratch: UnsafeMutablePointer<Float>,
+                     workspace: Workspace? = nil) {
         let c = conv.inChannels, f = conv.filters, k = conv.k
         let total = outShape.n * outShape.pixelsPerImage
         let chunk = chunkRows(k: k)
@@ -56,6 +58,7 @@ enum ConvolutionKernels {
                 while first < total {
                     let rows = min(chunk, total - first)
                     // im2col: row r is output pixel (first + r); its K values are (u, v, c).
+                    let t0 = workspace?.profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                     for r in 0..<rows {
                         let p = first + r
                         let n = p / (oh * ow), rem = p % (oh * ow)
@@ -86,9 +89,19 @@ enum ConvolutionKernels {
                         }
                     }
                     let out = output + first * f
+                    let t1 = workspace?.profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(f), Int32(k), 1,
                                 scratch, Int32(k), weights.baseAddress, Int32(f), 0, out, Int32(f))
+                    let t2 = workspace?.profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                     addBias(out, rows: rows, filters: f, bias: bias.baseAddress!, relu: conv.fusedReLU)
+                    if let workspace, workspace.profile != nil {
+                        let t3 = DispatchTime.now().uptimeNanoseconds
+                        let label = "\(conv.kernelHeight)x\(conv.kernelWidth)/\(conv.strideY) C\(conv.inChannels)→\(conv.filters)"
+                        workspace.profile?["conv im2col", default: 0] += t1 - t0
+                        workspace.profile?["conv gemm", default: 0] += t2 - t1
+                        workspace.profile?["conv bias+relu", default: 0] += t3 - t2
+                        workspace.profile?["gemm \(label)", default: 0] += t2 - t1
+                    }
                     first += rows
                 }
             }
