@@ -11,6 +11,11 @@ import Dispatch
 struct FlatInnerProductIndex {
     var tuning = SearchTuning()
 
+    init(tuning: SearchTuning = SearchTuning()) {
+        SingleThreadedBLAS.configure()
+        self.tuning = tuning
+    }
+
     /// Top-k rows for one query.
     func search(_ store: TemplateStore, query: UnsafePointer<Float>, k: Int, minScore: Float) -> TopK {
         let n = store.count
@@ -87,38 +92,45 @@ struct FlatInnerProductIndex {
 
         var qBlock = max(1, min(tuning.batchBlockQueries, queryCount))
         var nBlock = max(1, min(tuning.batchBlockRows, n))
-        let maxFloats = max(1, tuning.maxScratchBytes / MemoryLayout<Float>.stride)
+        let workers = n < tuning.singleQueryParallelRows ? 1 : ProcessInfoShim.activeProcessorCount
+        // The scratch bound holds for all workers together.
+        let maxFloats = max(1, tuning.maxScratchBytes / MemoryLayout<Float>.stride / workers)
         while qBlock * nBlock > maxFloats && nBlock > 1 { nBlock = (nBlock + 1) / 2 }
         while qBlock * nBlock > maxFloats && qBlock > 1 { qBlock = (qBlock + 1) / 2 }
-        let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: qBlock * nBlock)
-        defer { scratch.deallocate() }
-        let workers = max(1, min(ProcessInfoShim.activeProcessorCount, qBlock))
 
-        heaps.withUnsafeMutableBufferPointer { heapBuffer in
-            nonisolated(unsafe) let heapsOut = heapBuffer
-            nonisolated(unsafe) let scores = scratch
-            var q0 = 0
-            while q0 < queryCount {
-                let qn = min(qBlock, queryCount - q0)
-                var r0 = 0
-                while r0 < n {
-                    let rn = min(nBlock, n - r0)
-                    // scores[q][r] = Σ_j queries[q0+q][j] · gallery[r0+r][j]
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(qn), Int32(rn), Int32(d), 1,
-                                queries + q0 * d, Int32(d), base + r0 * d, Int32(d), 0, scores.baseAddress, Int32(rn))
-                    let firstQuery = q0, firstRow = r0
-                    // Selection is split over the cores by query; each heap has a single writer.
-                    DispatchQueue.concurrentPerform(iterations: workers) { w in
-                        let lo = qn * w / workers, hi = qn * (w + 1) / workers
-                        for q in lo..<hi {
-                            let block = UnsafeBufferPointer(rebasing: scores[(q * rn)..<(q * rn + rn)])
-                            heapsOut[firstQuery + q].consider(block: block, firstRow: firstRow)
+        // Each core takes a contiguous share of the gallery with its own heaps and scratch, and runs
+        // single-threaded sgemm over (query block × row block) tiles; the shares merge at the end.
+        var partial = [[TopK]](repeating: [], count: workers)
+        partial.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let out = slots
+            nonisolated(unsafe) let gallery = base, q = queries
+            let (qb, nb) = (qBlock, nBlock)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var heaps = (0..<queryCount).map { _ in TopK(k: k, minScore: minScore) }
+                let scores = UnsafeMutableBufferPointer<Float>.allocate(capacity: qb * nb)
+                defer { scores.deallocate() }
+                let end = n * (w + 1) / workers
+                var q0 = 0
+                while q0 < queryCount {
+                    let qn = min(qb, queryCount - q0)
+                    var r0 = n * w / workers
+                    while r0 < end {
+                        let rn = min(nb, end - r0)
+                        // scores[q][r] = Σ_j queries[q0+q][j] · gallery[r0+r][j]
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(qn), Int32(rn), Int32(d), 1,
+                                    q + q0 * d, Int32(d), gallery + r0 * d, Int32(d), 0, scores.baseAddress, Int32(rn))
+                        for j in 0..<qn {
+                            heaps[q0 + j].consider(block: UnsafeBufferPointer(rebasing: scores[(j * rn)..<(j * rn + rn)]), firstRow: r0)
                         }
+                        r0 += rn
                     }
-                    r0 += rn
+                    q0 += qn
                 }
-                q0 += qn
+                out[w] = heaps
             }
+        }
+        for part in partial {
+            for (j, heap) in part.enumerated() { heaps[j].merge(heap) }
         }
         return heaps
     }
