@@ -12,7 +12,7 @@ public struct SearchTuning: Sendable {
     /// Gallery rows scored per kernel call for one query: 16,384 rows keep the 64 KiB score block in L2.
     public var singleQueryBlockRows: Int = 16_384
     /// Below this many rows, one query is scored on the calling thread alone.
-    public var singleQueryParallelRows: Int = 65_536
+    public var singleQueryParallelRows: Int = 4_096
     /// Batches smaller than this are scored by the streaming kernel, query by query over small
     /// gallery tiles that stay in L2 (sgemm's packing costs more than it saves for a few queries).
     public var batchGEMMMinQueries: Int = 32
