@@ -9,7 +9,7 @@ extern "C" {
 #endif
 
 /// scores[i] = Σ_j rows[i*d + j] · query[j] for i in [0, count): a matrix–vector product that
-/// streams `rows` once. Picks an AVX2/FMA or AVX-512 path at run time when the CPU has one,
+/// streams `rows` once. Picks an AVX-512 or AVX2/FMA path at run time when the CPU has one,
 /// otherwise a portable loop. Single-threaded: callers split the rows across threads.
 void argus_inner_products(const float *rows, size_t count, size_t d, const float *query, float *scores);
 
