@@ -54,3 +54,13 @@ func cosine(_ a: [Float], _ b: [Double]) -> Double {
 func maxAbsDifference(_ a: [Float], _ b: [Double]) -> Double {
     zip(a, b).map { abs(Double($0) - $1) }.max() ?? .infinity
 }
+
+extension SharedModels {
+    static let detector: FaceDetector = {
+        do {
+            return try FaceDetector(models: TestPaths.models)
+        } catch {
+            fatalError("cannot load the detector model (run `make models`): \(error)")
+        }
+    }()
+}

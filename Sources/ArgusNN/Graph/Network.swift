@@ -67,7 +67,11 @@ public final class Network: Sendable {
                         imagesPerStep: Int = 8) throws(NetworkError) -> (values: [Float], shape: Shape) {
         guard input.count == shape.count else { throw .inputCount(expected: shape.count, got: input.count) }
         let outShape = try outputShape(for: shape)
-        let workers = max(1, min(threads ?? BLASThreads.cores, shape.n))
+        let cores = max(1, threads ?? BLASThreads.cores)
+        // Many images: one share of the batch per core. Fewer images than cores: one pass whose
+        // large convolutions split their output pixels across the cores.
+        let workers = shape.n >= cores ? cores : 1
+        let intraOp = shape.n >= cores ? 1 : cores
         var output = [Float](repeating: 0, count: outShape.count)
         let perImageIn = shape.countPerImage, perImageOut = outShape.countPerImage
         input.withUnsafeBufferPointer { source in
@@ -82,7 +86,7 @@ public final class Network: Sendable {
                             var part = shape
                             part.n = count
                             self.run(src.baseAddress! + n0 * perImageIn, shape: part, workspace: workspace, mode: mode,
-                                     into: dst.baseAddress! + n0 * perImageOut)
+                                     intraOpWorkers: intraOp, into: dst.baseAddress! + n0 * perImageOut)
                             n0 += count
                         }
                     }
@@ -108,7 +112,7 @@ public final class Network: Sendable {
                         var part = shape
                         part.n = min(imagesPerStep, shape.n - n0)
                         run(src.baseAddress! + n0 * shape.countPerImage, shape: part, workspace: workspace, mode: .fast,
-                            into: dst.baseAddress! + n0 * outShape.countPerImage)
+                            intraOpWorkers: 1, into: dst.baseAddress! + n0 * outShape.countPerImage)
                         n0 += part.n
                     }
                 }
@@ -119,7 +123,7 @@ public final class Network: Sendable {
 
     /// One pass over `shape.n` images on the calling thread. Shapes were checked by the caller.
     private func run(_ input: UnsafePointer<Float>, shape: Shape, workspace: Workspace, mode: KernelMode,
-                     into output: UnsafeMutablePointer<Float>) {
+                     intraOpWorkers: Int, into output: UnsafeMutablePointer<Float>) {
         workspace.resetReferences()
         var current = workspace.acquire(shape.count)
         workspace.pointer(current).update(from: input, count: shape.count)
@@ -145,9 +149,10 @@ public final class Network: Sendable {
                 let x = workspace.pointer(current), y = workspace.pointer(out)
                 switch mode {
                 case .fast:
-                    let scratch = workspace.scratch(atLeast: ConvolutionKernels.scratchCount(conv, outShape: outShape))
+                    let scratch = workspace.scratch(atLeast: ConvolutionKernels.scratchCount(conv, outShape: outShape,
+                                                                                           workers: intraOpWorkers))
                     ConvolutionKernels.fast(conv, input: x, inShape: currentShape, output: y, outShape: outShape, scratch: scratch,
-                                            workspace: workspace)
+                                            workers: intraOpWorkers, workspace: intraOpWorkers == 1 ? workspace : nil)
                 case .reference:
                     ConvolutionKernels.reference(conv, input: x, inShape: currentShape, output: y, outShape: outShape)
                 }
