@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "ArgusImagingTests", dependencies: ["ArgusImaging", "CArgusCodecs"], swiftSettings: strictness),
         .testTarget(
             name: "ArgusFaceTests",
-            dependencies: ["ArgusFace", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ArgusFace", "ArgusNN", "ArgusImaging", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictness
         ),
         .testTarget(name: "ArgusNNTests", dependencies: ["ArgusNN"], swiftSettings: strictness),

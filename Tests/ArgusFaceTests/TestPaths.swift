@@ -64,3 +64,13 @@ extension SharedModels {
         }
     }()
 }
+
+extension SharedModels {
+    static let landmarks: LandmarkPredictor = {
+        do {
+            return try LandmarkPredictor(models: TestPaths.models)
+        } catch {
+            fatalError("cannot load the landmark model (run `make models`): \(error)")
+        }
+    }()
+}
