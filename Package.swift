@@ -46,10 +46,11 @@ let package = Package(
             dependencies: ["ArgusImaging", "ArgusNN", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness
         ),
+        .target(name: "ArgusEval", swiftSettings: strictness),
         .executableTarget(
             name: "argus",
             dependencies: [
-                "ArgusImaging", "ArgusMatching", "ArgusNN", "ArgusFace",
+                "ArgusImaging", "ArgusMatching", "ArgusNN", "ArgusFace", "ArgusEval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -63,6 +64,7 @@ let package = Package(
             dependencies: ["ArgusFace", "ArgusNN", "ArgusImaging", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictness
         ),
+        .testTarget(name: "ArgusEvalTests", dependencies: ["ArgusEval"], swiftSettings: strictness),
         .testTarget(name: "ArgusNNTests", dependencies: ["ArgusNN"], swiftSettings: strictness),
         .testTarget(name: "ArgusMatchingTests", dependencies: ["ArgusMatching", "CArgusKernels"], swiftSettings: strictness),
     ],

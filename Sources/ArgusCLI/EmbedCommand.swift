@@ -8,15 +8,17 @@ extension Argus {
     struct Embed: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compute face descriptors (dlib ResNet, 128-d).",
-            discussion: "With --chip, each file is an aligned 150x150 face chip (PNG or JPEG)."
+            discussion: "Photos are analysed (detect, landmarks, align, embed); with --chip, each file is an aligned 150x150 chip."
         )
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var pipelineOptions: PipelineOptions
+        @Argument(help: "Photos (JPEG or PNG).") var images: [String] = []
         @Option(name: .customLong("chip"), parsing: .upToNextOption, help: "Aligned 150x150 chips.") var chips: [String] = []
         @Flag(help: "One JSON object per input per line.") var json = false
 
         func validate() throws {
-            guard !chips.isEmpty else { throw ValidationError("give at least one --chip FILE") }
+            guard !chips.isEmpty || !images.isEmpty else { throw ValidationError("give photos, or --chip FILE…") }
         }
 
         struct ChipResult: Encodable {
@@ -31,6 +33,14 @@ extension Argus {
         }
 
         func run() throws {
+            if !images.isEmpty {
+                let pipeline = try loadPipeline(global, upsample: pipelineOptions.upsample)
+                let failed = try analyzeFiles(images, pipeline: pipeline, embed: true, json: json)
+                if chips.isEmpty {
+                    if failed > 0 { throw ExitCode.failure }
+                    return
+                }
+            }
             let embedder: FaceEmbedder
             do {
                 embedder = try FaceEmbedder(models: global.modelDirectory)

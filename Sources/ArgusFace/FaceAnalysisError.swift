@@ -11,6 +11,8 @@ public enum FaceAnalysisError: Error, Equatable, Sendable, CustomStringConvertib
     case network(NetworkError)
     case noFace
     case multipleFaces(count: Int)
+    /// The face failed the quality gate.
+    case lowQuality([QualityReason])
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum FaceAnalysisError: Error, Equatable, Sendable, CustomStringConvertib
         case .network(let e): return "network: \(e)"
         case .noFace: return "no face found"
         case .multipleFaces(let n): return "\(n) faces found where one was expected"
+        case .lowQuality(let reasons): return "face quality too low: " + reasons.map(\.rawValue).joined(separator: ", ")
         }
     }
 }
