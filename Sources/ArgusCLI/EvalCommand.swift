@@ -7,7 +7,7 @@ import Foundation
 extension Argus {
     struct Eval: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Accuracy on labelled photos.",
-                                                        subcommands: [EvalPairs.self, EvalIdentification.self])
+                                                        subcommands: [EvalPairs.self, EvalIdentification.self, EvalCalibrate.self])
     }
 }
 

@@ -6,7 +6,7 @@ import Foundation
 /// The default decision thresholds (cosine on templates), calibrated in the README.
 enum Thresholds {
     /// 1:1: same person when cosine ≥ this.
-    static let verification: Float = 0.93
+    static let verification: Float = MatchThresholds.verification
 }
 
 extension Argus {
@@ -66,6 +66,6 @@ extension Thresholds {
     /// 1:N: a candidate is a match when its score ≥ this, for a gallery of `n` templates.
     /// Larger galleries need higher thresholds to hold the false-positive identification rate.
     static func identification(gallerySize n: Int) -> Float {
-        n <= 1_000 ? 0.93 : (n <= 100_000 ? 0.95 : 0.96)
+        MatchThresholds.identification(gallerySize: n)
     }
 }

@@ -29,14 +29,17 @@ public struct VerificationMetrics: Sendable {
         return all + [(all.last ?? 0).nextUp]
     }
 
-    /// The threshold of highest accuracy (the lowest such, on ties), and that accuracy.
+    /// The threshold of highest accuracy and that accuracy. Every t in (candidate below the first
+    /// optimal candidate, last optimal candidate of that run] decides the same; the midpoint of that
+    /// interval is returned, so a threshold trained on some pairs does not sit on their edge.
     public func bestThreshold() -> (threshold: Double, accuracy: Double) {
-        var best = (threshold: 0.0, accuracy: -1.0)
-        for t in candidateThresholds {
-            let a = accuracy(at: t)
-            if a > best.accuracy { best = (t, a) }
-        }
-        return best
+        let candidates = candidateThresholds
+        let accuracies = candidates.map { accuracy(at: $0) }
+        guard let best = accuracies.max(), let first = accuracies.firstIndex(of: best) else { return (0, 0) }
+        var last = first
+        while last + 1 < candidates.count && accuracies[last + 1] == best { last += 1 }
+        let low = first > 0 ? candidates[first - 1] : candidates[first] - 1e-3
+        return ((low + candidates[last]) / 2, best)
     }
 
     /// The lowest threshold whose FAR does not exceed `target`, and the TAR there. With n impostor
