@@ -1,6 +1,7 @@
 private import CArgusBLAS
 private import CArgusKernels
 import Dispatch
+import Foundation
 
 /// Exact maximum-inner-product search over a `TemplateStore` (FAISS's IndexFlatIP, without ids).
 ///
@@ -24,6 +25,9 @@ struct FlatInnerProductIndex {
         case .blas:
             return scanWithBLAS(base: base, rows: 0..<n, d: store.dimension, query: query, k: k, minScore: minScore)
         case .fused:
+            if tuning.halfPrecisionPrefilter, n >= tuning.halfPrecisionMinRows, let half = store.half {
+                return twoPass(base: base, half: half, n: n, d: store.dimension, query: query, k: k, minScore: minScore)
+            }
             let workers = n < tuning.singleQueryParallelRows ? 1 : ProcessInfoShim.activeProcessorCount
             if workers == 1 {
                 return scanFused(base: base, rows: 0..<n, d: store.dimension, query: query, k: k, minScore: minScore)
@@ -43,6 +47,64 @@ struct FlatInnerProductIndex {
             for part in partial { if let part { heap.merge(part) } }
             return heap
         }
+    }
+
+    /// Bound on |score over the binary16 copy − score over Float32| for unit vectors: binary16
+    /// rounding is at most 2⁻¹¹ relative (normals) or 2⁻²⁵ absolute (subnormals) per component, so
+    /// by Cauchy–Schwarz the dot product moves by ≤ 2⁻¹¹ + 2⁻²⁵·√d; Float32 accumulation in either
+    /// pass adds ≤ d·2⁻²⁴ each.
+    static func halfPrecisionErrorBound(dimension d: Int) -> Float {
+        Float(pow(2.0, -11) * (1 + pow(2.0, -10)) + pow(2.0, -25) * Double(d).squareRoot() + Double(d) * pow(2.0, -23))
+    }
+
+    /// The two-pass exact search. With a_k the k-th best approximate score and ε the bound above,
+    /// every true top-k row has an approximate score ≥ a_k − 2ε (it is ≥ e_k − ε, and a_k ≤ e_k + ε),
+    /// so rescoring the rows above that line in Float32 yields exactly the one-pass result.
+    private func twoPass(base: UnsafePointer<Float>, half: UnsafePointer<UInt16>, n: Int, d: Int, query: UnsafePointer<Float>,
+                         k: Int, minScore: Float) -> TopK {
+        let epsilon = Self.halfPrecisionErrorBound(dimension: d)
+        let floor = minScore == -.infinity ? -.infinity : minScore - epsilon
+        let workers = ProcessInfoShim.activeProcessorCount
+        var partial = [(heap: TopK, candidates: [(row: Int, score: Float)])?](repeating: nil, count: workers)
+        partial.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let out = slots
+            nonisolated(unsafe) let rows16 = half, q = query
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var heap = TopK(k: k, minScore: floor)
+                var candidates: [(row: Int, score: Float)] = []
+                let blockRows = 4_096
+                let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: blockRows)
+                defer { scratch.deallocate() }
+                var first = n * w / workers
+                let end = n * (w + 1) / workers
+                while first < end {
+                    let count = min(blockRows, end - first)
+                    argus_inner_products_f16(rows16 + first * d, count, d, q, scratch.baseAddress)
+                    var line = heap.threshold - 2 * epsilon
+                    for i in 0..<count where scratch[i] >= line {
+                        candidates.append((first + i, scratch[i]))
+                        heap.consider(scratch[i], row: first + i)
+                        line = heap.threshold - 2 * epsilon
+                    }
+                    first += count
+                }
+                out[w] = (heap, candidates)
+            }
+        }
+        var approximate = TopK(k: k, minScore: floor)
+        for part in partial { if let part { approximate.merge(part.heap) } }
+        // Fewer than k rows above the floor: every candidate above it counts.
+        let line = approximate.scores.count == k ? max(approximate.threshold - 2 * epsilon, floor) : floor
+        var exact = TopK(k: k, minScore: minScore)
+        var score: Float = 0
+        for part in partial {
+            guard let part else { continue }
+            for c in part.candidates where c.score >= line {
+                argus_inner_products(base + c.row * d, 1, d, query, &score)
+                exact.consider(score, row: c.row)
+            }
+        }
+        return exact
     }
 
     private func scanWithBLAS(base: UnsafePointer<Float>, rows: Range<Int>, d: Int, query: UnsafePointer<Float>,

@@ -20,7 +20,7 @@ public final class Gallery: @unchecked Sendable {
     public init(dimension: Int, tuning: SearchTuning = SearchTuning()) {
         precondition(dimension > 0, "dimension > 0")
         self.dimension = dimension
-        self.store = TemplateStore(dimension: dimension)
+        self.store = TemplateStore(dimension: dimension, keepsHalfPrecision: tuning.halfPrecisionPrefilter)
         self.index = FlatInnerProductIndex(tuning: tuning)
     }
 

@@ -9,6 +9,12 @@ public struct SearchTuning: Sendable {
     }
 
     public var singleQueryKernel: SingleQueryKernel = .fused
+    /// Exact two-pass search for one query: scan a binary16 copy of the gallery (half the memory
+    /// traffic), keep every row that could still be in the top k given the copy's proven error
+    /// bound, and rescore those rows in Float32. Results equal the one-pass scan's; the gallery
+    /// costs 2 more bytes per component. Used from `halfPrecisionMinRows` rows on.
+    public var halfPrecisionPrefilter = true
+    public var halfPrecisionMinRows = 65_536
     /// Gallery rows scored per kernel call for one query: 16,384 rows keep the 64 KiB score block in L2.
     public var singleQueryBlockRows: Int = 16_384
     /// Below this many rows, one query is scored on the calling thread alone.

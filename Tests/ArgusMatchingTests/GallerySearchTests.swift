@@ -1,4 +1,5 @@
 import Testing
+import Glibc
 @testable import ArgusMatching
 
 @Suite("Exact search against a Double brute force")
@@ -121,5 +122,71 @@ struct GallerySearchTests {
         #expect(abs(try Gallery.verify([1, 1], [-2, -2]) + 1) < 1e-6)
         #expect(throws: MatchingError.wrongDimension(expected: 2, got: 3)) { try Gallery.verify([1, 0], [1, 0, 0]) }
         #expect(throws: MatchingError.zeroVector) { try Gallery.verify([0, 0], [1, 0]) }
+    }
+}
+
+@Suite("Exact two-pass search over the binary16 copy")
+struct TwoPassSearchTests {
+    static func tunings() -> (twoPass: SearchTuning, onePass: SearchTuning) {
+        var twoPass = SearchTuning()
+        twoPass.halfPrecisionMinRows = 1
+        var onePass = SearchTuning()
+        onePass.halfPrecisionPrefilter = false
+        return (twoPass, onePass)
+    }
+
+    @Test("random galleries: two-pass equals one-pass and brute force", arguments: [1, 5, 300, 20_000])
+    func random(n: Int) throws {
+        let (twoPass, onePass) = Self.tunings()
+        let vectors = Reference.randomVectors(n, dimension: 64, seed: UInt64(n) &* 31)
+        let entries = vectors.enumerated().map { (id: "r\($0.offset)", template: $0.element) }
+        let a = Gallery(dimension: 64, tuning: twoPass), b = Gallery(dimension: 64, tuning: onePass)
+        try a.add(entries)
+        try b.add(entries)
+        let ranker = BruteForce(entries.map { (id: $0.id, vector: $0.template) })
+        for q in Reference.randomVectors(4, dimension: 64, seed: 5) {
+            for k in [1, 7, n + 3] {
+                let got = try a.search(q, k: k)
+                #expect(got == (try b.search(q, k: k)))
+                #expect(Reference.agrees(got, ranker.rank(q), k: k) == nil)
+                #expect(try a.search(q, k: k, minScore: 0.1) == (try b.search(q, k: k, minScore: 0.1)))
+            }
+        }
+    }
+
+    @Test("near-ties closer than binary16 can tell apart are still ranked exactly")
+    func nearTies() throws {
+        let (twoPass, onePass) = Self.tunings()
+        var rng = SeededGenerator(seed: 17)
+        let centre = Reference.randomVectors(1, dimension: 128, seed: 3)[0]
+        // 3,000 rows within 1e-5 of each other (far below binary16's 1e-3 resolution here), plus noise rows.
+        var entries: [(id: String, template: [Float])] = []
+        for i in 0..<3_000 {
+            entries.append((id: "tie\(i)", template: centre.map { $0 + Float.random(in: -1e-5...1e-5, using: &rng) }))
+        }
+        for (i, v) in Reference.randomVectors(5_000, dimension: 128, seed: 4).enumerated() { entries.append((id: "noise\(i)", template: v)) }
+        let a = Gallery(dimension: 128, tuning: twoPass), b = Gallery(dimension: 128, tuning: onePass)
+        try a.add(entries)
+        try b.add(entries)
+        for k in [1, 10, 100] {
+            #expect(try a.search(centre, k: k) == (try b.search(centre, k: k)))
+        }
+        // After removals (rows move in both copies) the results still agree.
+        for i in stride(from: 0, to: 3_000, by: 3) { a.remove(id: "tie\(i)"); b.remove(id: "tie\(i)") }
+        #expect(try a.search(centre, k: 50) == (try b.search(centre, k: 50)))
+    }
+
+    @Test("a loaded gallery rebuilds its binary16 copy")
+    func loaded() throws {
+        let (twoPass, onePass) = Self.tunings()
+        let path = "/tmp/argus-twopass-\(UInt32.random(in: 0...UInt32.max)).gallery"
+        defer { unlink(path) }
+        let entries = Reference.randomVectors(2_000, dimension: 32, seed: 8).enumerated().map { (id: "x\($0.offset)", template: $0.element) }
+        let g = Gallery(dimension: 32, tuning: onePass)
+        try g.add(entries)
+        try g.save(to: path)
+        let loaded = try Gallery.load(from: path, tuning: twoPass)
+        let q = Reference.randomVectors(1, dimension: 32, seed: 9)[0]
+        #expect(try loaded.search(q, k: 20) == (try g.search(q, k: 20)))
     }
 }

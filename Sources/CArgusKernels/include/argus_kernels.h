@@ -3,6 +3,7 @@
 #define ARGUS_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -15,6 +16,13 @@ void argus_inner_products(const float *rows, size_t count, size_t d, const float
 
 /// The portable reference of the same, for tests.
 void argus_inner_products_reference(const float *rows, size_t count, size_t d, const float *query, float *scores);
+
+/// IEEE binary16 copies, rounded to nearest even (the error bound search relies on).
+void argus_f32_to_f16(const float *source, uint16_t *destination, size_t count);
+
+/// scores[i] = Σ_j half(rows[i*d + j]) · query[j], accumulated in Float32 (AVX-512 / F16C when present).
+void argus_inner_products_f16(const uint16_t *rows, size_t count, size_t d, const float *query, float *scores);
+void argus_inner_products_f16_reference(const uint16_t *rows, size_t count, size_t d, const float *query, float *scores);
 
 #ifdef __cplusplus
 }
