@@ -64,6 +64,7 @@ let package = Package(
             dependencies: ["ArgusFace", "ArgusNN", "ArgusImaging", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictness
         ),
+        .testTarget(name: "ArgusCLITests", dependencies: ["argus", "ArgusImaging"], swiftSettings: strictness),
         .testTarget(name: "ArgusEvalTests", dependencies: ["ArgusEval"], swiftSettings: strictness),
         .testTarget(name: "ArgusNNTests", dependencies: ["ArgusNN"], swiftSettings: strictness),
         .testTarget(name: "ArgusMatchingTests", dependencies: ["ArgusMatching", "CArgusKernels"], swiftSettings: strictness),

@@ -18,6 +18,8 @@ struct BenchEmbed: ParsableCommand {
     @Option(help: "Images per step inside a worker (a tuning knob).") var imagesPerStep: Int = 8
     @Option(parsing: .upToNextOption, help: "Chips to use (150x150 PNG/JPEG); default: synthetic chips.") var chip: [String] = []
     @Flag(help: "Print where a single-threaded pass spends its time.") var profile = false
+    @Option(help: "Concurrent callers sharing the one network (each with --threads cores); reports throughput.")
+    var callers: Int = 1
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -55,6 +57,19 @@ struct BenchEmbed: ParsableCommand {
             let total = phases.filter { $0.phase.hasPrefix("op ") }.reduce(0) { $0 + $1.ms }
             print(String(format: "single-threaded pass, batch %d: %.1f ms (%.2f ms per chip)", batch, total, total / Double(batch)))
             for p in phases { print(String(format: "  %-34@ %8.2f ms  %5.1f%%", p.phase, p.ms, 100 * p.ms / total)) }
+            return
+        }
+        if callers > 1 {
+            // Callers share the network; each draws its own workspace from the pool.
+            nonisolated(unsafe) let input = tensor
+            let net = embedder.network, steps = imagesPerStep, rounds = repeats
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            DispatchQueue.concurrentPerform(iterations: callers) { _ in
+                for _ in 0..<rounds { _ = try? net.forward(input, shape: shape, threads: workers, imagesPerStep: steps) }
+            }
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 / Double(callers * rounds * batch)
+            print(String(format: "%d callers × batch %d, %d threads each: %.2f ms per chip overall; %d workspaces in the pool",
+                         callers, batch, workers, ms, net.pool.idleCount))
             return
         }
         _ = try embedder.network.forward(tensor, shape: shape, threads: workers, imagesPerStep: imagesPerStep)  // warm-up

@@ -7,6 +7,8 @@ import Foundation
 struct PipelineOptions: ParsableArguments {
     @Option(help: "Upsampling steps before detection, as dlib's upsample_num_times (default: 0, dlib's default).")
     var upsample: Int = 0
+    @Option(help: "Detect on a copy whose longest side is at most this many pixels (landmarks and chips use the full photo).")
+    var maxSide: Int = 1600
 
     func validate() throws {
         guard (0...3).contains(upsample) else { throw ValidationError("--upsample must be 0...3") }
@@ -24,16 +26,18 @@ extension Argus {
         @Flag(help: "One JSON object per image per line.") var json = false
 
         func run() throws {
-            let pipeline = try loadPipeline(global, upsample: pipelineOptions.upsample)
+            let pipeline = try loadPipeline(global, upsample: pipelineOptions.upsample, maxSide: pipelineOptions.maxSide)
             let failed = try analyzeFiles(images, pipeline: pipeline, embed: false, json: json)
             if failed > 0 { throw ExitCode.failure }
         }
     }
 }
 
-func loadPipeline(_ global: GlobalOptions, upsample: Int?) throws -> FacePipeline {
+func loadPipeline(_ global: GlobalOptions, upsample: Int?, maxSide: Int? = nil) throws -> FacePipeline {
+    var options = FacePipeline.Options(upsample: upsample)
+    if let maxSide { options.maxDetectionSide = max(64, maxSide) }
     do {
-        return try FacePipeline(models: global.modelDirectory, options: FacePipeline.Options(upsample: upsample))
+        return try FacePipeline(models: global.modelDirectory, options: options)
     } catch {
         printError("argus: \(error)")
         throw ExitCode.failure

@@ -34,7 +34,7 @@ extension Argus {
 
         func run() throws {
             if !images.isEmpty {
-                let pipeline = try loadPipeline(global, upsample: pipelineOptions.upsample)
+                let pipeline = try loadPipeline(global, upsample: pipelineOptions.upsample, maxSide: pipelineOptions.maxSide)
                 let failed = try analyzeFiles(images, pipeline: pipeline, embed: true, json: json)
                 if chips.isEmpty {
                     if failed > 0 { throw ExitCode.failure }

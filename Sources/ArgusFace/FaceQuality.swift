@@ -23,7 +23,7 @@ public struct QualityThresholds: Sendable, Equatable, Codable {
     public var minConfidence: Double = 0.3
     public var minBrightness: Double = 40
     public var maxBrightness: Double = 225
-    public var minSharpness: Double = 12
+    public var minSharpness: Double = 3
 
     public init() {}
 }
