@@ -20,6 +20,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // C libraries from Debian's -dev packages (see the Makefile's `deps` target).
@@ -47,10 +52,26 @@ let package = Package(
             swiftSettings: strictness
         ),
         .target(name: "ArgusEval", swiftSettings: strictness),
+        .target(
+            name: "ArgusService",
+            dependencies: [
+                "ArgusFace", "ArgusMatching", "ArgusImaging",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources/openapi.json")],
+            swiftSettings: strictness
+        ),
         .executableTarget(
             name: "argus",
             dependencies: [
-                "ArgusImaging", "ArgusMatching", "ArgusNN", "ArgusFace", "ArgusEval",
+                "ArgusImaging", "ArgusMatching", "ArgusNN", "ArgusFace", "ArgusEval", "ArgusService",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -62,6 +83,13 @@ let package = Package(
         .testTarget(
             name: "ArgusFaceTests",
             dependencies: ["ArgusFace", "ArgusNN", "ArgusImaging", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictness
+        ),
+        .testTarget(
+            name: "ArgusServiceTests",
+            dependencies: ["ArgusService", "ArgusFace", "ArgusImaging", "argus",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: strictness
         ),
         .testTarget(name: "ArgusCLITests", dependencies: ["argus", "ArgusImaging"], swiftSettings: strictness),

@@ -1,0 +1,100 @@
+import ArgumentParser
+import ArgusService
+import Foundation
+
+extension Argus {
+    /// `argus keys …`: credentials straight on the store, for bootstrap and recovery.
+    struct Keys: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Manage API keys on the store directly (bootstrap, recovery).",
+                                                        subcommands: [KeysCreate.self, KeysList.self, KeysRoll.self, KeysRevoke.self])
+    }
+}
+
+struct StoreOptions: ParsableArguments {
+    @Option(help: "The data directory of `argus serve`.") var dataDir: String = "data"
+
+    func open() throws -> (ArgusStore, String) {
+        let store = try ArgusStore(dataDirectory: dataDir)
+        let tenant = try store.defaultTenantID(environment: ProcessInfo.processInfo.environment)
+        return (store, tenant)
+    }
+}
+
+struct KeysCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a key; the secret is printed once.")
+    @OptionGroup var store: StoreOptions
+    @Option(help: "test or live.") var mode: String = "test"
+    @Option(help: "secret, restricted or client.") var kind: String = "secret"
+    @Option(help: "Scopes for restricted keys and client credentials, comma-separated.") var scopes: String = ""
+    @Option(help: "A label.") var name: String?
+    @Flag var json = false
+
+    func run() throws {
+        guard let mode = Mode(rawValue: mode) else { throw ValidationError("--mode: test or live") }
+        guard let kind = Credential.Kind(rawValue: kind) else { throw ValidationError("--kind: secret, restricted or client") }
+        var set = Set<Scope>()
+        for s in scopes.split(separator: ",") {
+            guard let scope = Scope(rawValue: String(s)) else { throw ValidationError("unknown scope \(s)") }
+            set.insert(scope)
+        }
+        if kind != .secret && set.isEmpty { throw ValidationError("--scopes is required for restricted keys and client credentials") }
+        let (db, tenant) = try store.open()
+        let issued = try db.createCredential(tenant: tenant, mode: mode, kind: kind, scopes: set, name: name)
+        if json {
+            var out = ["id": issued.credential.id, "key": issued.secret]
+            if let ck = issued.clientKey { out["client_key"] = ck; out["client_secret"] = issued.secret }
+            try JSONLine.print(out)
+        } else {
+            print("id: \(issued.credential.id)")
+            if let ck = issued.clientKey { print("x-client-key: \(ck)\nx-client-secret: \(issued.secret)") } else { print("key: \(issued.secret)") }
+            print("(shown once; only a hash is stored)")
+        }
+    }
+}
+
+struct KeysList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List keys (prefix and last 4 characters only).")
+    @OptionGroup var store: StoreOptions
+    @Flag var json = false
+
+    func run() throws {
+        let (db, tenant) = try store.open()
+        for c in try db.credentials(tenant: tenant, mode: nil) {
+            let status = c.revokedAt != nil ? "revoked" : (c.expiresAt.map { $0 < Date() ? "expired" : "expires \($0)" } ?? "active")
+            if json {
+                try JSONLine.print(["id": c.id, "kind": c.kind.rawValue, "mode": c.mode.rawValue, "prefix": c.displayPrefix, "last4": c.last4, "status": status])
+            } else {
+                print("\(c.id)  \(c.kind.rawValue)  \(c.mode.rawValue)  \(c.displayPrefix)…\(c.last4)  \(status)")
+            }
+        }
+    }
+}
+
+struct KeysRoll: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "roll", abstract: "Replace a key; the old one works for --expires-in seconds.")
+    @OptionGroup var store: StoreOptions
+    @Argument var id: String
+    @Option var expiresIn: Double = 0
+    @Flag var json = false
+
+    func run() throws {
+        let (db, _) = try store.open()
+        let fresh = try db.roll(credentialID: id, overlap: expiresIn)
+        if json { try JSONLine.print(["id": fresh.credential.id, "key": fresh.secret]) } else { print("id: \(fresh.credential.id)\nkey: \(fresh.secret)") }
+    }
+}
+
+struct KeysRevoke: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a key now.")
+    @OptionGroup var store: StoreOptions
+    @Argument var id: String
+
+    func run() throws {
+        let (db, _) = try store.open()
+        guard try db.revoke(credentialID: id) else {
+            printError("no live key \(id)")
+            throw ExitCode.failure
+        }
+        print("revoked \(id)")
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import ArgusService
+import Foundation
+import Hummingbird
+import Logging
+
+extension Argus {
+    /// `argus serve`: the ABIS HTTP API on the embedded store.
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the ABIS HTTP API (enrol, verify, identify, keys, sessions) on an embedded SQLite store.",
+            discussion: "Flags override ARGUS_* environment variables, which override --config (JSON). On the very first start of a data directory a test-mode secret key is printed, once."
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Address to bind (default 127.0.0.1).") var host: String?
+        @Option(help: "Port (default 8080).") var port: Int?
+        @Option(help: "Data directory (default ./data).") var dataDir: String?
+        @Option(help: "A JSON file with ServiceConfiguration fields.") var config: String?
+        @Option(help: "Largest request body in bytes.") var maxBodyBytes: Int?
+        @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+
+        func run() async throws {
+            var configuration = ServiceConfiguration()
+            if let config {
+                guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("cannot read \(config)") }
+                configuration = try JSONDecoder().decode(ServiceConfiguration.self, from: data)
+            }
+            let env = ProcessInfo.processInfo.environment
+            if let v = env["ARGUS_HOST"] { configuration.host = v }
+            if let v = env["ARGUS_PORT"].flatMap(Int.init) { configuration.port = v }
+            if let v = env["ARGUS_DATA_DIR"] { configuration.dataDirectory = v }
+            if let v = env["ARGUS_MAX_BODY_BYTES"].flatMap(Int.init) { configuration.maxBodyBytes = v }
+            configuration.modelsDirectory = global.modelDirectory.path
+            if let host { configuration.host = host }
+            if let port { configuration.port = port }
+            if let dataDir { configuration.dataDirectory = dataDir }
+            if let maxBodyBytes { configuration.maxBodyBytes = maxBodyBytes }
+
+            var logger = Logger(label: "argus")
+            logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            let runtime: ArgusServiceRuntime
+            do {
+                runtime = try await ArgusServiceRuntime.open(configuration, logger: logger)
+            } catch {
+                printError("argus serve: \(error)")
+                throw ExitCode.failure
+            }
+            if let key = runtime.firstKey {
+                FileHandle.standardOutput.write(Data("""
+
+                  First start of \(configuration.dataDirectory): your test-mode secret key (shown once, stored only as a hash):
+
+                      \(key)
+
+                  Try: curl -H "Authorization: Bearer \(key)" http://\(configuration.host):\(configuration.port)/v1/ping
+
+                """.utf8))
+            }
+            logger.info("argus serving", metadata: ["address": "\(configuration.host):\(configuration.port)"])
+            try await runtime.buildApplication(logger: logger).runService()
+        }
+    }
+}

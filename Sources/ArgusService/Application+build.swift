@@ -1,0 +1,72 @@
+public import ArgusFace
+public import Foundation
+public import Hummingbird
+public import Logging
+
+/// Opens (or creates) everything the service needs: store, keys, signing keys, models, and the
+/// in-memory galleries filled from the store.
+public struct ArgusServiceRuntime: Sendable {
+    let deps: ServiceDependencies
+    /// The first secret key, present only on the very first start of a data directory.
+    public let firstKey: String?
+    public var configuration: ServiceConfiguration { deps.configuration }
+    public var store: ArgusStore { deps.store }
+
+    public static func open(_ configuration: ServiceConfiguration, pipeline: FacePipeline? = nil,
+                            environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) async throws -> ArgusServiceRuntime {
+        let store = try ArgusStore(dataDirectory: configuration.dataDirectory)
+        let vault = try KeyVault.open(dataDirectory: configuration.dataDirectory, environment: environment)
+        let tenant = try store.defaultTenant(vault: vault)
+        var firstKey: String?
+        if try store.meta("first_key_issued") == nil {
+            firstKey = try store.createCredential(tenant: tenant.id, mode: .test, kind: .secret, scopes: [], name: "first key").secret
+            try store.setMeta("first_key_issued", ISO8601DateFormatter().string(from: Date()))
+        }
+        let tokens = try await SessionTokens(store: store, vault: vault, configuration: configuration)
+        let facePipeline = try pipeline ?? FacePipeline(models: ModelDirectory(path: configuration.modelsDirectory))
+        let galleries = GalleryRegistry(dimension: FaceEmbedder.dimension)
+        var keys: [String: SymmetricKeyBox] = [:]
+        var loaded = 0
+        for face in try store.allFaces() {
+            let key = try keys[face.tenantID] ?? SymmetricKeyBox(try store.dataKey(tenant: face.tenantID, vault: vault))
+            keys[face.tenantID] = key
+            let template = try KeyVault.openTemplate(face.sealedTemplate, key: key.key, faceID: face.id)
+            try galleries.add(face: face.id, subject: face.subjectID, template: template,
+                              key: .init(tenant: face.tenantID, mode: face.mode, gallery: face.gallery))
+            loaded += 1
+        }
+        logger.info("store opened", metadata: ["path": "\(store.path)", "templates": "\(loaded)"])
+        let deps = ServiceDependencies(configuration: configuration, store: store, vault: vault, tokens: tokens, galleries: galleries,
+                                       faces: FaceAnalysisService(pipeline: facePipeline))
+        return ArgusServiceRuntime(deps: deps, firstKey: firstKey)
+    }
+
+    /// The one application builder, for `argus serve` and for the tests.
+    public func buildApplication(logger: Logger) -> some ApplicationProtocol {
+        let router = Router(context: ArgusRequestContext.self)
+        let metrics = ServiceMetrics()
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: AuthenticationMiddleware(store: deps.store, tokens: deps.tokens,
+                                                        limiter: RateLimiter(rate: deps.configuration.rateLimitPerSecond,
+                                                                             burst: deps.configuration.rateLimitBurst),
+                                                        maxBodyBytes: deps.configuration.maxBodyBytes))
+        MetaController(deps: deps, metrics: metrics, openAPI: OpenAPIDocument.data).register(router)
+        KeysController(deps: deps).register(router)
+        SubjectsController(deps: deps).register(router)
+        MatchController(deps: deps).register(router)
+        SessionsController(deps: deps).register(router)
+        return Application(router: router,
+                           configuration: .init(address: .hostname(deps.configuration.host, port: deps.configuration.port), serverName: "argus"),
+                           logger: logger)
+    }
+}
+
+import Crypto
+
+/// A Sendable box so per-tenant keys can sit in a dictionary during start-up.
+struct SymmetricKeyBox: @unchecked Sendable {
+    // @unchecked: SymmetricKey is an immutable value.
+    let key: SymmetricKey
+    init(_ key: SymmetricKey) { self.key = key }
+}

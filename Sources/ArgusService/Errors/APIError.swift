@@ -1,0 +1,71 @@
+public import Foundation
+public import Hummingbird
+public import HTTPTypes
+
+/// Every error the API returns, rendered as `{"error": {"type", "code", "message", "request_id"}}`.
+/// Unknown errors never reach a client as such: they become an opaque 500 with the request id.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let type: String
+    public let code: String
+    public let message: String
+
+    public init(_ status: HTTPResponse.Status, type: String, code: String, _ message: String) {
+        (self.status, self.type, self.code, self.message) = (status, type, code, message)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let requestID = request.headers[.argusRequestID] ?? ""
+        return Self.render(status: status, type: type, code: code, message: message, requestID: requestID)
+    }
+
+    static func render(status: HTTPResponse.Status, type: String, code: String, message: String, requestID: String) -> Response {
+        struct Body: Encodable {
+            struct Inner: Encodable { let type, code, message, request_id: String }
+            let error: Inner
+        }
+        let data = (try? JSONEncoder().encode(Body(error: .init(type: type, code: code, message: message, request_id: requestID)))) ?? Data()
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        if !requestID.isEmpty { headers[.argusRequestID] = requestID }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    // Authentication (401)
+    static let missingCredentials = APIError(.unauthorized, type: "authentication_error", code: "missing_credentials",
+                                             "No credentials: send Authorization: Bearer sk_… | rk_… | tok_…, or x-client-key and x-client-secret")
+    static let invalidCredentials = APIError(.unauthorized, type: "authentication_error", code: "invalid_credentials", "The credentials are not valid")
+    static let expiredCredentials = APIError(.unauthorized, type: "authentication_error", code: "expired_credentials", "The credentials have expired")
+    static let revokedCredentials = APIError(.unauthorized, type: "authentication_error", code: "revoked_credentials", "The credentials were revoked")
+    // Permission (403)
+    static func insufficientScope(_ scope: String) -> APIError {
+        APIError(.forbidden, type: "permission_error", code: "insufficient_scope", "This credential lacks the scope \(scope)")
+    }
+    static func modeMismatch(_ detail: String) -> APIError { APIError(.forbidden, type: "permission_error", code: "mode_mismatch", detail) }
+    static func sessionSpent(_ detail: String) -> APIError { APIError(.forbidden, type: "permission_error", code: "session_spent", detail) }
+    // Requests
+    static func notFound(_ what: String) -> APIError { APIError(.notFound, type: "invalid_request_error", code: "not_found", "\(what) not found") }
+    static func conflict(_ detail: String) -> APIError { APIError(.conflict, type: "invalid_request_error", code: "conflict", detail) }
+    static func invalidRequest(_ detail: String) -> APIError {
+        APIError(.badRequest, type: "invalid_request_error", code: "invalid_request", detail)
+    }
+    static func payloadTooLarge(_ limit: Int) -> APIError {
+        APIError(.contentTooLarge, type: "invalid_request_error", code: "payload_too_large", "The body exceeds \(limit) bytes")
+    }
+    static func unsupportedMediaType(_ got: String) -> APIError {
+        APIError(.unsupportedMediaType, type: "invalid_request_error", code: "unsupported_media_type",
+                 "Unsupported content type \(got): send application/json, image/jpeg, image/png or multipart/form-data")
+    }
+    static let rateLimited = APIError(.tooManyRequests, type: "rate_limit_error", code: "rate_limited", "Too many requests for this credential")
+    // Faces (422)
+    static func face(_ code: String, _ message: String) -> APIError {
+        APIError(.unprocessableContent, type: "face_error", code: code, message)
+    }
+    static let internalError = APIError(.internalServerError, type: "api_error", code: "internal_error", "Internal error")
+}
+
+extension HTTPField.Name {
+    static let argusRequestID = HTTPField.Name("x-request-id")!
+    static let clientKey = HTTPField.Name("x-client-key")!
+    static let clientSecret = HTTPField.Name("x-client-secret")!
+}

@@ -1,0 +1,48 @@
+public import Hummingbird
+public import HummingbirdAuth
+
+/// Who is calling: resolved from the credentials before any body is read.
+public struct Principal: Sendable {
+    public enum Kind: Sendable {
+        case secretKey
+        case restrictedKey
+        case client
+        case session(SessionClaims)
+    }
+
+    public let tenantID: String
+    public let mode: Mode
+    /// The credential id, or the session id for session tokens.
+    public let credentialID: String
+    public let kind: Kind
+    public let scopes: Set<Scope>
+
+    public var isSession: Bool {
+        if case .session = kind { return true }
+        return false
+    }
+
+    /// - Throws: 403 `insufficient_scope`.
+    func require(_ scope: Scope) throws(APIError) {
+        guard scopes.contains(scope) else { throw .insufficientScope(scope.rawValue) }
+    }
+}
+
+/// Per-request facts only: the caller and the request id. Dependencies live in the controllers.
+public struct ArgusRequestContext: AuthRequestContext, RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var identity: Principal?
+    public var requestID: String
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        identity = nil
+        requestID = "req_" + Secrets.random(bytes: 9)
+    }
+
+    /// The caller; the authentication middleware guarantees one on every protected route.
+    func principal() throws(APIError) -> Principal {
+        guard let identity else { throw .missingCredentials }
+        return identity
+    }
+}

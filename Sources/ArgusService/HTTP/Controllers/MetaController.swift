@@ -1,0 +1,74 @@
+public import Foundation
+public import Hummingbird
+import Synchronization
+
+/// Counters for `/metrics`, in Prometheus's text exposition format.
+final class ServiceMetrics: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    private let durations = Mutex<(sum: Double, count: Int)>((0, 0))
+
+    func record(route: String, status: Int, seconds: Double) {
+        counts.withLock { $0["\(route)|\(status)", default: 0] += 1 }
+        durations.withLock { $0 = ($0.sum + seconds, $0.count + 1) }
+    }
+
+    func exposition(templates: Int) -> String {
+        var out = "# HELP argus_requests_total Requests by route and status.\n# TYPE argus_requests_total counter\n"
+        for (key, n) in counts.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "|", maxSplits: 1)
+            out += "argus_requests_total{route=\"\(parts[0])\",status=\"\(parts.count > 1 ? String(parts[1]) : "")\"} \(n)\n"
+        }
+        let d = durations.withLock { $0 }
+        out += "# HELP argus_request_duration_seconds Time spent serving requests.\n# TYPE argus_request_duration_seconds summary\n"
+        out += "argus_request_duration_seconds_sum \(d.sum)\nargus_request_duration_seconds_count \(d.count)\n"
+        out += "# HELP argus_templates Templates held in memory.\n# TYPE argus_templates gauge\nargus_templates \(templates)\n"
+        return out
+    }
+}
+
+/// Measures every request for `/metrics` (inside the error middleware, so errors count too).
+struct MetricsMiddleware: RouterMiddleware {
+    typealias Context = ArgusRequestContext
+    let metrics: ServiceMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let route = context.endpointPath ?? "unmatched"
+        do {
+            let response = try await next(request, context)
+            metrics.record(route: context.endpointPath ?? route, status: response.status.code,
+                           seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            return response
+        } catch let error as APIError {
+            metrics.record(route: context.endpointPath ?? route, status: error.status.code, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            throw error
+        }
+    }
+}
+
+/// Health, identity, metrics, JWKS and the OpenAPI document.
+struct MetaController {
+    let deps: ServiceDependencies
+    let metrics: ServiceMetrics
+    let openAPI: Data
+
+    func register(_ router: some RouterMethods<ArgusRequestContext>) {
+        router.get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
+        router.get("/v1/ping") { _, context in
+            let p = try context.principal()
+            return try JSONResponse.make(["ok": true, "tenant": p.tenantID, "mode": p.mode.rawValue, "credential": p.credentialID])
+        }
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4"
+            return Response(status: .ok, headers: headers,
+                            body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(templates: deps.galleries.totalTemplates))))
+        }
+        router.get("/.well-known/jwks.json") { _, _ in try JSONResponse.make(deps.tokens.jwks()) }
+        router.get("/openapi.json") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
+        }
+    }
+}

@@ -1,0 +1,140 @@
+public import ArgusFace
+import Crypto
+public import Foundation
+public import Hummingbird
+
+/// `/v1/subjects` and their faces. Enrolment is acknowledged only after the face is committed
+/// (synchronously) to the store and added to the in-memory gallery.
+struct SubjectsController {
+    let deps: ServiceDependencies
+
+    func register(_ router: some RouterMethods<ArgusRequestContext>) {
+        router.post("/v1/subjects") { request, context in try await create(request, context) }
+        router.get("/v1/subjects") { request, context in try list(request, context) }
+        router.get("/v1/subjects/:id") { _, context in try show(context) }
+        router.delete("/v1/subjects/:id") { _, context in try delete(context) }
+        router.post("/v1/subjects/:id/faces") { request, context in try await enroll(request, context) }
+        router.delete("/v1/subjects/:id/faces/:face_id") { _, context in try deleteFace(context) }
+    }
+
+    static func json(_ s: Subject) -> [String: Any] {
+        ["id": s.id, "external_id": s.externalID ?? NSNull(), "created": JSONResponse.iso(s.createdAt), "faces": s.faceIDs]
+    }
+
+    private func subjectID(_ context: ArgusRequestContext) throws -> String {
+        guard let id = context.parameters.get("id") else { throw APIError.notFound("subject") }
+        return id
+    }
+
+    func create(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
+        let p = try context.principal()
+        guard !p.isSession else { throw APIError.insufficientScope(Scope.subjectsWrite.rawValue) }
+        try p.require(.subjectsWrite)
+        let body = try await deps.body.json(request)
+        let external = body["external_id"] as? String
+        if let external, external.isEmpty || external.count > 256 { throw APIError.invalidRequest("external_id must be 1…256 characters") }
+        let subject = try deps.store.createSubject(tenant: p.tenantID, mode: p.mode, externalID: external)
+        deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "subjects.create", subject: subject.id, outcome: "created",
+                         requestID: context.requestID)
+        return try JSONResponse.make(Self.json(subject), status: .created)
+    }
+
+    func list(_ request: Request, _ context: ArgusRequestContext) throws -> Response {
+        let p = try context.principal()
+        guard !p.isSession else { throw APIError.insufficientScope(Scope.subjectsRead.rawValue) }
+        try p.require(.subjectsRead)
+        let limit = min(100, max(1, request.uri.queryParameters.get("limit", as: Int.self) ?? 20))
+        let after = request.uri.queryParameters.get("starting_after")
+        let page = try deps.store.subjects(tenant: p.tenantID, mode: p.mode, limit: limit, after: after)
+        return try JSONResponse.make(["data": page.subjects.map(Self.json), "has_more": page.hasMore])
+    }
+
+    func show(_ context: ArgusRequestContext) throws -> Response {
+        let p = try context.principal()
+        guard !p.isSession else { throw APIError.insufficientScope(Scope.subjectsRead.rawValue) }
+        try p.require(.subjectsRead)
+        guard let s = try deps.store.subject(tenant: p.tenantID, mode: p.mode, id: try subjectID(context)) else { throw APIError.notFound("subject") }
+        return try JSONResponse.make(Self.json(s))
+    }
+
+    func delete(_ context: ArgusRequestContext) throws -> Response {
+        let p = try context.principal()
+        guard !p.isSession else { throw APIError.insufficientScope(Scope.subjectsWrite.rawValue) }
+        try p.require(.subjectsWrite)
+        let id = try subjectID(context)
+        guard let faces = try deps.store.deleteSubject(tenant: p.tenantID, mode: p.mode, id: id) else { throw APIError.notFound("subject") }
+        deps.galleries.remove(faces: faces, tenant: p.tenantID, mode: p.mode)
+        deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "subjects.delete", subject: id, outcome: "deleted",
+                         requestID: context.requestID)
+        return try JSONResponse.make(["id": id, "deleted": true])
+    }
+
+    func enroll(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
+        let p = try context.principal()
+        try p.require(.subjectsWrite)
+        let id = try subjectID(context)
+        var session: SessionRecord?
+        if case .session(let claims) = p.kind {
+            guard claims.purpose == SessionRecord.Purpose.enroll.rawValue, claims.subject == id else {
+                throw APIError.insufficientScope("this session allows \(claims.purpose) on subject \(claims.subject ?? "none") only")
+            }
+            session = try deps.store.beginAttempt(sessionID: p.credentialID)
+        }
+        guard try deps.store.subject(tenant: p.tenantID, mode: p.mode, id: id) != nil else { throw APIError.notFound("subject") }
+        let input = try await deps.body.image(request)
+        let galleryName = request.uri.queryParameters.get("gallery") ?? (input.fields["gallery"] as? String) ?? "default"
+        let dedup = request.uri.queryParameters.get("dedup") == "true" || (input.fields["dedup"] as? Bool ?? false)
+        let face: FaceRecord
+        do {
+            face = try deps.faces.face(from: input.bytes)
+        } catch let error as APIError {
+            deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "faces.enroll", subject: id, outcome: error.code,
+                             requestID: context.requestID)
+            throw error
+        }
+        guard let template = face.template else { throw APIError.internalError }
+        var duplicates: [[String: Any]] = []
+        if dedup {
+            let n = deps.galleries.existingGalleries(tenant: p.tenantID, mode: p.mode).reduce(0) { $0 + $1.count }
+            let threshold = MatchThresholds.identification(gallerySize: max(1, n))
+            var best: [String: Float] = [:]
+            for g in deps.galleries.existingGalleries(tenant: p.tenantID, mode: p.mode) {
+                for m in try g.search(template, k: 20, minScore: threshold) {
+                    guard let other = deps.galleries.subject(ofFace: m.id), other != id else { continue }
+                    best[other] = max(best[other] ?? -1, m.score)
+                }
+            }
+            duplicates = best.sorted { $0.value > $1.value }.map { ["subject_id": $0.key, "score": Double($0.value)] }
+        }
+        let faceID = Secrets.identifier("face")
+        let key = try deps.store.dataKey(tenant: p.tenantID, vault: deps.vault)
+        let sealed = try KeyVault.sealTemplate(template, key: key, faceID: faceID)
+        let digest = SHA256.hash(data: Data(input.bytes)).map { String(format: "%02x", $0) }.joined()
+        let qualityData = try JSONSerialization.data(withJSONObject: face.qualityJSON, options: [.sortedKeys])
+        try deps.store.insertFace(id: faceID, subject: id, tenant: p.tenantID, mode: p.mode, gallery: galleryName, sealedTemplate: sealed,
+                                  box: face.boxArray, quality: String(decoding: qualityData, as: UTF8.self), imageSHA256: digest)
+        try deps.galleries.add(face: faceID, subject: id, template: template,
+                               key: .init(tenant: p.tenantID, mode: p.mode, gallery: galleryName))
+        if let session { try deps.store.markSpent(sessionID: session.id) }
+        deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "faces.enroll", subject: id, outcome: "enrolled",
+                         requestID: context.requestID)
+        var out: [String: Any] = ["id": faceID, "subject_id": id, "gallery": galleryName, "box": face.boxArray,
+                                  "confidence": face.confidence, "quality": face.qualityJSON]
+        if dedup { out["duplicates"] = duplicates }
+        return try JSONResponse.make(out, status: .created)
+    }
+
+    func deleteFace(_ context: ArgusRequestContext) throws -> Response {
+        let p = try context.principal()
+        guard !p.isSession else { throw APIError.insufficientScope(Scope.subjectsWrite.rawValue) }
+        try p.require(.subjectsWrite)
+        let id = try subjectID(context)
+        guard let face = context.parameters.get("face_id"), try deps.store.deleteFace(tenant: p.tenantID, mode: p.mode, subject: id, face: face) else {
+            throw APIError.notFound("face")
+        }
+        deps.galleries.remove(faces: [face], tenant: p.tenantID, mode: p.mode)
+        deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "faces.delete", subject: id, outcome: "deleted",
+                         requestID: context.requestID)
+        return try JSONResponse.make(["id": face, "deleted": true])
+    }
+}

@@ -1,0 +1,75 @@
+public import Foundation
+public import Hummingbird
+
+/// Resolves the caller from headers alone — `Authorization: Bearer sk_…|rk_…|tok_…`, or the
+/// `x-client-key` + `x-client-secret` pair — and refuses the request (401/403/413/429) before any
+/// handler reads the body. Public routes (health, metrics, JWKS, OpenAPI) pass through.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = ArgusRequestContext
+    let store: ArgusStore
+    let tokens: SessionTokens
+    let limiter: RateLimiter
+    let maxBodyBytes: Int
+    static let publicPaths: Set<String> = ["/healthz", "/metrics", "/.well-known/jwks.json", "/openapi.json"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if Self.publicPaths.contains(request.uri.path) { return try await next(request, context) }
+        let principal = try await authenticate(request)
+        guard limiter.allow(principal.credentialID) else { throw APIError.rateLimited }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            throw APIError.payloadTooLarge(maxBodyBytes)
+        }
+        var context = context
+        context.identity = principal
+        return try await next(request, context)
+    }
+
+    func authenticate(_ request: Request) async throws -> Principal {
+        if let header = request.headers[.authorization] {
+            guard header.lowercased().hasPrefix("bearer ") else { throw APIError.invalidCredentials }
+            let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+            if token.hasPrefix("tok_") { return try await session(token) }
+            guard token.hasPrefix("sk_") || token.hasPrefix("rk_") else { throw APIError.invalidCredentials }
+            let digest = Secrets.digest(token)
+            guard let credential = try store.credential(lookup: "k:" + Secrets.hex(digest)),
+                  Secrets.constantTimeEqual(credential.secretDigest, digest) else { throw APIError.invalidCredentials }
+            return try principal(for: credential, presentedPrefix: String(token.prefix(8)))
+        }
+        if let key = request.headers[.clientKey] {
+            guard let secret = request.headers[.clientSecret] else { throw APIError.missingCredentials }
+            let digest = Secrets.digest(secret)
+            guard let credential = try store.credential(lookup: "c:" + key), credential.kind == .client else {
+                // Spend the same work on unknown keys, so timing does not reveal which keys exist.
+                _ = Secrets.constantTimeEqual(digest, Secrets.digest("unknown"))
+                throw APIError.invalidCredentials
+            }
+            guard Secrets.constantTimeEqual(credential.secretDigest, digest) else { throw APIError.invalidCredentials }
+            return try principal(for: credential, presentedPrefix: String(key.prefix(8)))
+        }
+        throw APIError.missingCredentials
+    }
+
+    private func principal(for credential: Credential, presentedPrefix: String) throws -> Principal {
+        if credential.revokedAt != nil { throw APIError.revokedCredentials }
+        if let expires = credential.expiresAt, expires.timeIntervalSinceNow <= 0 { throw APIError.expiredCredentials }
+        // The mode is part of the key's text; a stored mode that disagrees means tampering.
+        guard presentedPrefix.contains("_\(credential.mode.rawValue)_") else {
+            throw APIError.modeMismatch("This credential belongs to \(credential.mode.rawValue) mode")
+        }
+        store.touch(credentialID: credential.id)
+        let kind: Principal.Kind = credential.kind == .secret ? .secretKey : (credential.kind == .client ? .client : .restrictedKey)
+        let scopes = credential.kind == .secret ? Set(Scope.allCases) : credential.scopes
+        return Principal(tenantID: credential.tenantID, mode: credential.mode, credentialID: credential.id, kind: kind, scopes: scopes)
+    }
+
+    private func session(_ token: String) async throws -> Principal {
+        let claims = try await tokens.verify(token)
+        guard let record = try store.session(id: claims.jti), record.tenantID == claims.tenant, record.mode.rawValue == claims.mode else {
+            throw APIError.invalidCredentials
+        }
+        if record.revokedAt != nil { throw APIError.revokedCredentials }
+        if record.expiresAt.timeIntervalSinceNow + SessionTokens.skew <= 0 { throw APIError.expiredCredentials }
+        let scope: Scope = record.purpose == .verify ? .verify : .subjectsWrite
+        return Principal(tenantID: record.tenantID, mode: record.mode, credentialID: record.id, kind: .session(claims), scopes: [scope])
+    }
+}

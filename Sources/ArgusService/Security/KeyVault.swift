@@ -1,0 +1,74 @@
+import Crypto
+public import Foundation
+
+/// Encryption at rest. A master key (from `ARGUS_MASTER_KEY`, base64 of 32 bytes, or a 0600 file
+/// `master.key` created in the data directory on first start) wraps one random data key per
+/// tenant; templates are sealed with AES-GCM under the tenant's key, bound to the face id.
+struct KeyVault: Sendable {
+    let master: SymmetricKey
+
+    enum Failure: Error, CustomStringConvertible {
+        case badMasterKey(String)
+        case io(String)
+        var description: String {
+            switch self {
+            case .badMasterKey(let why): return "master key: \(why)"
+            case .io(let why): return why
+            }
+        }
+    }
+
+    static func open(dataDirectory: String, environment: [String: String]) throws -> KeyVault {
+        if let encoded = environment["ARGUS_MASTER_KEY"] {
+            guard let bytes = Data(base64Encoded: encoded.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count == 32 else {
+                throw Failure.badMasterKey("ARGUS_MASTER_KEY must be base64 of 32 bytes")
+            }
+            return KeyVault(master: SymmetricKey(data: bytes))
+        }
+        let path = (dataDirectory as NSString).appendingPathComponent("master.key")
+        if let existing = FileManager.default.contents(atPath: path) {
+            guard let bytes = Data(base64Encoded: String(decoding: existing, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+                  bytes.count == 32 else { throw Failure.badMasterKey("\(path) is not base64 of 32 bytes") }
+            return KeyVault(master: SymmetricKey(data: bytes))
+        }
+        let key = SymmetricKey(size: .bits256)
+        let encoded = key.withUnsafeBytes { Data($0).base64EncodedString() }
+        guard FileManager.default.createFile(atPath: path, contents: Data((encoded + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw Failure.io("cannot create \(path)")
+        }
+        return KeyVault(master: key)
+    }
+
+    func newWrappedDataKey() throws -> Data {
+        let key = SymmetricKey(size: .bits256)
+        return try wrap(key.withUnsafeBytes { Data($0) }, context: "tenant-data-key")
+    }
+
+    func unwrapDataKey(_ wrapped: Data) throws -> SymmetricKey {
+        SymmetricKey(data: try unwrap(wrapped, context: "tenant-data-key"))
+    }
+
+    func wrap(_ plaintext: Data, context: String) throws -> Data {
+        guard let combined = try AES.GCM.seal(plaintext, using: master, authenticating: Data(context.utf8)).combined else {
+            throw Failure.io("AES-GCM produced no combined form")
+        }
+        return combined
+    }
+
+    func unwrap(_ sealed: Data, context: String) throws -> Data {
+        try AES.GCM.open(try AES.GCM.SealedBox(combined: sealed), using: master, authenticating: Data(context.utf8))
+    }
+
+    static func sealTemplate(_ template: [Float], key: SymmetricKey, faceID: String) throws -> Data {
+        let bytes = template.withUnsafeBytes { Data($0) }
+        guard let combined = try AES.GCM.seal(bytes, using: key, authenticating: Data(faceID.utf8)).combined else {
+            throw Failure.io("AES-GCM produced no combined form")
+        }
+        return combined
+    }
+
+    static func openTemplate(_ sealed: Data, key: SymmetricKey, faceID: String) throws -> [Float] {
+        let bytes = try AES.GCM.open(try AES.GCM.SealedBox(combined: sealed), using: key, authenticating: Data(faceID.utf8))
+        return bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+}

@@ -1,0 +1,144 @@
+public import Foundation
+public import GRDB
+
+/// A stored credential (secret key, restricted key or client credential). Secrets are never stored.
+public struct Credential: Sendable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        /// `sk_test_…` / `sk_live_…`: full tenant authority.
+        case secret
+        /// `rk_…`: only its scopes.
+        case restricted
+        /// `x-client-key` + `x-client-secret`: only its scopes.
+        case client
+    }
+
+    public let id: String
+    public let tenantID: String
+    public let mode: Mode
+    public let kind: Kind
+    public let displayPrefix: String
+    public let last4: String
+    public let scopes: Set<Scope>
+    public let name: String?
+    public let createdAt: Date
+    public let lastUsedAt: Date?
+    public let expiresAt: Date?
+    public let revokedAt: Date?
+    let lookup: String
+    let secretDigest: Data
+
+    /// Secret keys hold every scope; others only theirs.
+    public func allows(_ scope: Scope) -> Bool { kind == .secret || scopes.contains(scope) }
+
+    init(row: Row) {
+        id = row["id"]
+        tenantID = row["tenant_id"]
+        mode = Mode(rawValue: row["mode"]) ?? .test
+        kind = Kind(rawValue: row["kind"]) ?? .restricted
+        displayPrefix = row["display_prefix"]
+        last4 = row["last4"]
+        let scopeText: String = row["scopes"]
+        scopes = Set(scopeText.split(separator: " ").compactMap { Scope(rawValue: String($0)) })
+        name = row["name"]
+        createdAt = Date(timeIntervalSince1970: row["created_at"])
+        lastUsedAt = (row["last_used_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        expiresAt = (row["expires_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        revokedAt = (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        lookup = row["lookup"]
+        secretDigest = row["secret_digest"]
+    }
+}
+
+/// A credential as created: its record and the secret material, shown to the caller once.
+public struct IssuedCredential: Sendable {
+    public let credential: Credential
+    /// The bearer key (`sk_…`/`rk_…`), or the client secret for client credentials.
+    public let secret: String
+    /// The public client key, for client credentials.
+    public let clientKey: String?
+}
+
+extension ArgusStore {
+    /// Creates a credential. Keys are looked up by the digest of the secret; client credentials by
+    /// their public key, with the secret's digest checked in constant time.
+    public func createCredential(tenant: String, mode: Mode, kind: Credential.Kind, scopes: Set<Scope>, name: String? = nil,
+                                 expiresAt: Date? = nil) throws -> IssuedCredential {
+        let id = Secrets.identifier("key")
+        let secret: String, lookup: String, clientKey: String?, prefix: String
+        switch kind {
+        case .secret, .restricted:
+            prefix = "\(kind == .secret ? "sk" : "rk")_\(mode.rawValue)_"
+            secret = prefix + Secrets.random(bytes: 24)
+            lookup = "k:" + Secrets.hex(Secrets.digest(secret))
+            clientKey = nil
+        case .client:
+            prefix = "ck_\(mode.rawValue)_"
+            let key = prefix + Secrets.random(bytes: 12)
+            secret = "cs_\(mode.rawValue)_" + Secrets.random(bytes: 24)
+            lookup = "c:" + key
+            clientKey = key
+        }
+        let scopeText = (kind == .secret ? Set(Scope.allCases) : scopes).map(\.rawValue).sorted().joined(separator: " ")
+        let now = Date().timeIntervalSince1970
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO credentials(id, tenant_id, mode, kind, lookup, secret_digest, display_prefix, last4, scopes, name, created_at, expires_at)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+                """, arguments: [id, tenant, mode.rawValue, kind.rawValue, lookup, Secrets.digest(secret), clientKey ?? prefix,
+                                 String(secret.suffix(4)), scopeText, name, now, expiresAt?.timeIntervalSince1970])
+        }
+        guard let record = try credential(id: id) else { throw APIError.internalError }
+        return IssuedCredential(credential: record, secret: secret, clientKey: clientKey)
+    }
+
+    public func credential(id: String) throws -> Credential? {
+        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM credentials WHERE id = ?", arguments: [id]).map(Credential.init(row:)) }
+    }
+
+    func credential(lookup: String) throws -> Credential? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM credentials WHERE lookup = ?", arguments: [lookup]).map(Credential.init(row:))
+        }
+    }
+
+    public func credentials(tenant: String, mode: Mode?) throws -> [Credential] {
+        try pool.read { db in
+            if let mode {
+                return try Row.fetchAll(db, sql: "SELECT * FROM credentials WHERE tenant_id = ? AND mode = ? ORDER BY created_at, id",
+                                        arguments: [tenant, mode.rawValue]).map(Credential.init(row:))
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM credentials WHERE tenant_id = ? ORDER BY created_at, id",
+                                    arguments: [tenant]).map(Credential.init(row:))
+        }
+    }
+
+    /// Replaces a credential by a new one with the same kind, mode and scopes; the old one keeps
+    /// working for `overlap` seconds (0 = it stops now).
+    public func roll(credentialID: String, overlap: TimeInterval) throws -> IssuedCredential {
+        guard let old = try credential(id: credentialID), old.revokedAt == nil else { throw APIError.notFound("key") }
+        let fresh = try createCredential(tenant: old.tenantID, mode: old.mode, kind: old.kind, scopes: old.scopes, name: old.name,
+                                         expiresAt: old.expiresAt)
+        let until = Date().timeIntervalSince1970 + max(0, overlap)
+        try pool.write { db in
+            try db.execute(sql: "UPDATE credentials SET expires_at = min(coalesce(expires_at, ?), ?), rolled_to = ? WHERE id = ?",
+                           arguments: [until, until, fresh.credential.id, credentialID])
+        }
+        return fresh
+    }
+
+    /// Revokes at once. - Returns: whether the credential existed and was live.
+    @discardableResult
+    public func revoke(credentialID: String) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                           arguments: [Date().timeIntervalSince1970, credentialID])
+            return db.changesCount > 0
+        }
+    }
+
+    func touch(credentialID: String) {
+        try? pool.write { db in
+            try db.execute(sql: "UPDATE credentials SET last_used_at = ? WHERE id = ?", arguments: [Date().timeIntervalSince1970, credentialID])
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import ArgusFace
+import ArgusImaging
+import Foundation
+import Hummingbird
+import HTTPTypes
+import HummingbirdTesting
+import Logging
+import NIOCore
+@testable import ArgusService
+
+/// A running service on loopback with a fresh data directory, for one test.
+enum ServiceHarness {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var shared: URL {
+        ProcessInfo.processInfo.environment["ARGUS_SHARED"].map { URL(fileURLWithPath: $0) }
+            ?? root.deletingLastPathComponent().appendingPathComponent("shared")
+    }
+    static var models: String { ProcessInfo.processInfo.environment["ARGUS_MODELS"] ?? root.appendingPathComponent("models").path }
+    static var hasFaces: Bool {
+        let present = FileManager.default.fileExists(atPath: shared.appendingPathComponent("faces/manifest.tsv").path)
+        if !present { print("skipping: \(shared.path)/faces is absent (../shared is not beside this checkout)") }
+        return present
+    }
+
+    static let pipeline: FacePipeline = {
+        do { return try FacePipeline(models: ModelDirectory(path: models)) } catch { fatalError("models: \(error) (run `make models`)") }
+    }()
+
+    static func photo(_ relative: String) throws -> Data {
+        try Data(contentsOf: shared.appendingPathComponent("faces/images/\(relative)"))
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("argus-svc-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    static func configuration(dataDirectory: String, tweak: (inout ServiceConfiguration) -> Void = { _ in }) -> ServiceConfiguration {
+        var c = ServiceConfiguration()
+        c.dataDirectory = dataDirectory
+        c.port = 0
+        c.modelsDirectory = models
+        tweak(&c)
+        return c
+    }
+
+    /// Opens a runtime on a new data directory and runs `body` against the live server.
+    static func withService(tweak: (inout ServiceConfiguration) -> Void = { _ in },
+                            _ body: @Sendable (ArgusServiceRuntime, any TestClientProtocol) async throws -> Void) async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var logger = Logger(label: "argus-test")
+        logger.logLevel = .warning
+        let runtime = try await ArgusServiceRuntime.open(configuration(dataDirectory: dir, tweak: tweak), pipeline: pipeline,
+                                                         environment: [:], logger: logger)
+        let app = runtime.buildApplication(logger: logger)
+        try await app.test(.live) { client in try await body(runtime, client) }
+    }
+}
+
+/// Small conveniences over the test client: JSON in, JSON out.
+struct Reply {
+    let status: HTTPResponse.Status
+    let json: [String: Any]
+    let headers: HTTPFields
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+}
+
+extension TestClientProtocol {
+    func call(_ method: HTTPRequest.Method, _ uri: String, auth: String? = nil, headers extra: HTTPFields = [:], json: [String: Any]? = nil,
+              body: Data? = nil, contentType: String? = nil) async throws -> Reply {
+        var headers = extra
+        if let auth { headers[.authorization] = "Bearer \(auth)" }
+        var buffer: ByteBuffer?
+        if let json {
+            headers[.contentType] = "application/json"
+            buffer = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))
+        } else if let body {
+            if let contentType { headers[.contentType] = contentType }
+            buffer = ByteBuffer(bytes: body)
+        }
+        return try await execute(uri: uri, method: method, headers: headers, body: buffer) { response in
+            let data = Data(response.body.readableBytesView)
+            let object = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+            return Reply(status: response.status, json: object, headers: response.headers)
+        }
+    }
+}
