@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Debian packages the build and the tests need. `deps` installs whichever are missing.
-APT_PACKAGES := pkg-config libopenblas-dev libjpeg-dev libpng-dev
+APT_PACKAGES := pkg-config libopenblas-dev libjpeg-dev libpng-dev libsqlite3-dev curl
 SWIFT_TEST_FLAGS ?=
 
 .PHONY: help deps models build release test serve bench
@@ -37,8 +37,9 @@ test: deps models
 	swift build --build-tests $(SWIFT_TEST_FLAGS)
 	swift test --skip-build $(SWIFT_TEST_FLAGS)
 
+# Starts the ABIS API on 127.0.0.1:8080 with ./data; the very first start prints a test-mode secret key.
 serve: release models
-	@echo "argus serve: not yet — the ABIS service lands with issue 5 (see README)."
+	.build/release/argus serve --data-dir ./data --host 127.0.0.1 --port 8080 --models ./models
 
 bench: release
 	cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --no-progress
