@@ -5,7 +5,7 @@ face_recognition 1.3.0 with its CNN detector (model="cnn", upsample 1, its defau
 5-point predictor and dlib's descriptor; a pair matches when the Euclidean distance of the
 first face's descriptors is <= 0.6 (face_recognition's tolerance). A photo without a face
 makes its pairs non-matches. Also reports the best threshold by 10-fold cross-validation and
-writes the per-photo results to --out (JSON), so Argus's numbers can be set beside them.
+writes the summary to --out (JSON), so Argus's numbers can be set beside them.
 
     pip install dlib-bin face_recognition_models pillow numpy; pip install --no-deps face_recognition
     python3 Benchmarks/anchors/accuracy.py [--pairs ../shared/faces/pairs.tsv] [--out fixtures/reference/pairs_dlib.json]
@@ -75,8 +75,9 @@ def main():
                   accuracy_at_0_6=acc, best_accuracy_cv10=cv_acc, best_threshold_cv10=cv_t,
                   detector=f"face_recognition cnn, upsample {args.upsample}", seconds=round(time.time() - t0))
     print(json.dumps(result))
+    result["photos_without_face"] = sorted(k for k, v in enc.items() if v is None)
     with open(args.out, "w") as f:
-        json.dump(dict(result, encodings=enc), f)
+        json.dump(result, f, indent=1)
 
 
 if __name__ == "__main__":
