@@ -67,10 +67,15 @@ let package = Package(
             resources: [.copy("Resources/openapi.json")],
             swiftSettings: strictness
         ),
+        .target(
+            name: "ArgusJobs",
+            dependencies: ["ArgusFace", "ArgusImaging", "ArgusMatching", "ArgusService", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictness
+        ),
         .executableTarget(
             name: "argus",
             dependencies: [
-                "ArgusImaging", "ArgusMatching", "ArgusNN", "ArgusFace", "ArgusEval", "ArgusService",
+                "ArgusImaging", "ArgusMatching", "ArgusNN", "ArgusFace", "ArgusEval", "ArgusService", "ArgusJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -92,7 +97,7 @@ let package = Package(
                            .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: strictness
         ),
-        .testTarget(name: "ArgusCLITests", dependencies: ["argus", "ArgusImaging"], swiftSettings: strictness),
+        .testTarget(name: "ArgusCLITests", dependencies: ["argus", "ArgusImaging", "ArgusService"], swiftSettings: strictness),
         .testTarget(name: "ArgusEvalTests", dependencies: ["ArgusEval"], swiftSettings: strictness),
         .testTarget(name: "ArgusNNTests", dependencies: ["ArgusNN"], swiftSettings: strictness),
         .testTarget(name: "ArgusMatchingTests", dependencies: ["ArgusMatching", "CArgusKernels"], swiftSettings: strictness),

@@ -70,12 +70,12 @@ public final class FaceDetector: Sendable {
     }
 
     /// Runs the network on the tiled pyramid of `image` (already upsampled if wanted).
-    public func scoreMap(_ image: RGBImage) throws(FaceAnalysisError) -> Pass {
+    public func scoreMap(_ image: RGBImage, threads: Int? = nil) throws(FaceAnalysisError) -> Pass {
         let pyramid = TiledPyramid(imageWidth: image.width, imageHeight: image.height, padding: padding, outerPadding: outerPadding)
         let tensor = pyramid.tensor(for: image, mean: mean)
         let shape = Shape(n: 1, height: pyramid.rows, width: pyramid.columns, channels: 3)
         do {
-            let (scores, outShape) = try network.forward(tensor, shape: shape)
+            let (scores, outShape) = try network.forward(tensor, shape: shape, threads: threads)
             return Pass(pyramid: pyramid, scoreRows: outShape.height, scoreColumns: outShape.width, scores: scores)
         } catch {
             throw .network(error)
@@ -87,7 +87,7 @@ public final class FaceDetector: Sendable {
     ///   - upsample: how many times to enlarge the image first (dlib's `upsample_num_times`); each step
     ///     halves the smallest findable face (about 80 px at 0, 40 px at 1).
     ///   - adjustThreshold: score a cell must exceed (dlib's default 0).
-    public func detect(_ image: RGBImage, upsample: Int = 0, adjustThreshold: Double = 0) throws(FaceAnalysisError) -> [Detection] {
+    public func detect(_ image: RGBImage, upsample: Int = 0, adjustThreshold: Double = 0, threads: Int? = nil) throws(FaceAnalysisError) -> [Detection] {
         guard image.width > 0, image.height > 0 else { return [] }
         var work = image
         for _ in 0..<max(0, upsample) {
@@ -100,7 +100,7 @@ public final class FaceDetector: Sendable {
         guard (try? network.outputShape(for: Shape(n: 1, height: probe.rows, width: probe.columns, channels: 3))) != nil else {
             return []
         }
-        let pass = try scoreMap(work)
+        let pass = try scoreMap(work, threads: threads)
         var candidates: [Detection] = []
         let halfW = Double(window.width - 1) / 2, halfH = Double(window.height - 1) / 2
         for r in 0..<pass.scoreRows {

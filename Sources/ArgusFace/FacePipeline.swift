@@ -27,6 +27,8 @@ public final class FacePipeline: Sendable {
         public var autoUpsampleBelow: Int = 512
         public var maxDetectionSide: Int = 1600
         public var quality = QualityThresholds()
+        /// Cores one call may use (nil: all). Batch jobs run one image per core with 1 each.
+        public var threads: Int?
 
         public init(upsample: Int? = nil) {
             self.upsample = upsample
@@ -79,7 +81,7 @@ public final class FacePipeline: Sendable {
             chips.append(chip)
         }
         if embed && !chips.isEmpty {
-            let descriptors = try embedder.descriptors(for: chips)
+            let descriptors = try embedder.descriptors(for: chips, threads: options.threads)
             for i in records.indices { records[i].descriptor = descriptors[i] }
         }
         return records
@@ -112,7 +114,7 @@ public final class FacePipeline: Sendable {
         }
         guard chosen.quality.passes else { throw .lowQuality(chosen.quality.reasons) }
         var record = chosen
-        record.descriptor = try embedder.descriptor(for: aligner.chip(from: image, landmarks: chosen.landmarks))
+        record.descriptor = try embedder.descriptors(for: [aligner.chip(from: image, landmarks: chosen.landmarks)], threads: options.threads ?? 1)[0]
         return record
     }
 
@@ -125,13 +127,13 @@ public final class FacePipeline: Sendable {
             let w = max(1, Int((Double(image.width) * scale).rounded())), h = max(1, Int((Double(image.height) * scale).rounded()))
             let small = DlibResize.resize(image, width: w, height: h)
             let sx = Double(image.width) / Double(w), sy = Double(image.height) / Double(h)
-            return try detector.detect(small, upsample: options.upsample ?? 0).map { d in
+            return try detector.detect(small, upsample: options.upsample ?? 0, threads: options.threads).map { d in
                 let r = DRect(left: Double(d.box.left) * sx, top: Double(d.box.top) * sy,
                               right: Double(d.box.right + 1) * sx - 1, bottom: Double(d.box.bottom + 1) * sy - 1)
                 return Detection(box: Box(rounding: r), confidence: d.confidence)
             }
         }
         let upsample = options.upsample ?? (longest <= options.autoUpsampleBelow ? 1 : 0)
-        return try detector.detect(image, upsample: upsample)
+        return try detector.detect(image, upsample: upsample, threads: options.threads)
     }
 }

@@ -7,6 +7,8 @@ public import Logging
 /// in-memory galleries filled from the store.
 public struct ArgusServiceRuntime: Sendable {
     let deps: ServiceDependencies
+    /// Held while the runtime lives: `argus enroll --data-dir` refuses a store a server is using.
+    let lock: StoreLock
     /// The first secret key, present only on the very first start of a data directory.
     public let firstKey: String?
     public var configuration: ServiceConfiguration { deps.configuration }
@@ -14,6 +16,7 @@ public struct ArgusServiceRuntime: Sendable {
 
     public static func open(_ configuration: ServiceConfiguration, pipeline: FacePipeline? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) async throws -> ArgusServiceRuntime {
+        let lock = try StoreLock(dataDirectory: configuration.dataDirectory)
         let store = try ArgusStore(dataDirectory: configuration.dataDirectory)
         let vault = try KeyVault.open(dataDirectory: configuration.dataDirectory, environment: environment)
         let tenant = try store.defaultTenant(vault: vault)
@@ -38,7 +41,7 @@ public struct ArgusServiceRuntime: Sendable {
         logger.info("store opened", metadata: ["path": "\(store.path)", "templates": "\(loaded)"])
         let deps = ServiceDependencies(configuration: configuration, store: store, vault: vault, tokens: tokens, galleries: galleries,
                                        faces: FaceAnalysisService(pipeline: facePipeline))
-        return ArgusServiceRuntime(deps: deps, firstKey: firstKey)
+        return ArgusServiceRuntime(deps: deps, lock: lock, firstKey: firstKey)
     }
 
     /// The one application builder, for `argus serve` and for the tests.

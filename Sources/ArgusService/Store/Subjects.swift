@@ -43,10 +43,14 @@ extension ArgusStore {
     }
 
     /// A page of subjects in creation order, after the subject `after` (cursor pagination).
-    func subjects(tenant: String, mode: Mode, limit: Int, after: String?) throws -> (subjects: [Subject], hasMore: Bool) {
+    func subjects(tenant: String, mode: Mode, limit: Int, after: String?, externalID: String? = nil) throws -> (subjects: [Subject], hasMore: Bool) {
         try pool.read { db in
             var sql = "SELECT * FROM subjects WHERE tenant_id = ? AND mode = ?"
             var arguments: StatementArguments = [tenant, mode.rawValue]
+            if let externalID {
+                sql += " AND external_id = ?"
+                arguments += [externalID]
+            }
             if let after, let cursor = try Row.fetchOne(db, sql: "SELECT created_at, id FROM subjects WHERE id = ? AND tenant_id = ?",
                                                         arguments: [after, tenant]) {
                 sql += " AND (created_at > ? OR (created_at = ? AND id > ?))"

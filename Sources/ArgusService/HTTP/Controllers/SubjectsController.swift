@@ -45,7 +45,8 @@ struct SubjectsController {
         try p.require(.subjectsRead)
         let limit = min(100, max(1, request.uri.queryParameters.get("limit", as: Int.self) ?? 20))
         let after = request.uri.queryParameters.get("starting_after")
-        let page = try deps.store.subjects(tenant: p.tenantID, mode: p.mode, limit: limit, after: after)
+        let page = try deps.store.subjects(tenant: p.tenantID, mode: p.mode, limit: limit, after: after,
+                                           externalID: request.uri.queryParameters.get("external_id"))
         return try JSONResponse.make(["data": page.subjects.map(Self.json), "has_more": page.hasMore])
     }
 

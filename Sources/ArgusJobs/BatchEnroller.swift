@@ -1,0 +1,218 @@
+public import ArgusFace
+import ArgusImaging
+import ArgusMatching
+public import ArgusService
+import Crypto
+public import Foundation
+import Glibc
+public import Synchronization
+
+/// Enrols a list of photos into the store: `jobs` workers analyse photos in parallel (one photo per
+/// core, so both cores stay busy without synchronising inside each network pass), and one committer
+/// writes the results strictly in input order, one transaction per face. A kill at any moment leaves
+/// a prefix of the ordered commits; a re-run skips committed photos by the SHA-256 of their bytes
+/// and ends with exactly the gallery an uninterrupted run gives.
+public final class BatchEnroller: Sendable {
+    public struct Options: Sendable {
+        public var policy: FacePipeline.EnrollmentPolicy = .single
+        public var dedup = false
+        public var jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        public var reportPath: String?
+        public init() {}
+    }
+
+    public struct Summary: Sendable {
+        public var total = 0
+        public var counts: [EnrollmentOutcome.Kind: Int] = [:]
+        public var seconds = 0.0
+        public var cpuSeconds = 0.0
+        public var interrupted = false
+        /// Photos analysed (not skipped) per second.
+        public var analysedPerSecond: Double {
+            let analysed = total - (counts[.skippedAlreadyEnrolled] ?? 0)
+            return seconds > 0 ? Double(analysed) / seconds : 0
+        }
+    }
+
+    let pipeline: FacePipeline
+    let writer: EnrollmentWriter
+    let options: Options
+
+    public init(pipeline: FacePipeline, writer: EnrollmentWriter, options: Options) {
+        var single = pipeline.options
+        single.threads = 1
+        self.pipeline = pipeline.with(options: single)
+        self.writer = writer
+        self.options = options
+    }
+
+    /// A worker's result for one photo, before it is committed.
+    enum Analysis: Sendable {
+        case skipped(sha: String)
+        case refused(EnrollmentOutcome.Kind, reason: String, sha: String?)
+        case face(sha: String, template: [Float], box: [Int], quality: String)
+    }
+
+    /// Results handed from workers to the committer, by input index.
+    final class Slots: @unchecked Sendable {
+        // @unchecked: every field is read and written under `condition`.
+        private let condition = NSCondition()
+        private var results: [Int: Analysis] = [:]
+        private var next = 0
+        private(set) var taken = 0
+
+        func take(limit: Int, stop: StopFlag) -> Int? {
+            condition.lock()
+            defer { condition.unlock() }
+            guard next < limit, !stop.isSet else { return nil }
+            next += 1
+            taken = next
+            return next - 1
+        }
+
+        func put(_ index: Int, _ analysis: Analysis) {
+            condition.lock()
+            results[index] = analysis
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        /// Waits for result `index`; nil once it will never come (not taken before a stop).
+        func wait(_ index: Int, stop: StopFlag) -> Analysis? {
+            condition.lock()
+            defer { condition.unlock() }
+            while results[index] == nil {
+                // Not taken before the stop: it never will be. Taken: it is in flight, wait for it.
+                if index >= taken && stop.isSet { return nil }
+                _ = condition.wait(until: Date().addingTimeInterval(0.2))
+            }
+            return results.removeValue(forKey: index)
+        }
+    }
+
+    public func run(_ items: [EnrollmentItem], stop: StopFlag, progress: Bool = true) throws -> Summary {
+        let started = Date(), cpuStart = Self.cpuSeconds()
+        let done = try writer.enrolledImageDigests()
+        var dedupGallery: (gallery: Gallery, subjectOfFace: [String: String])?
+        if options.dedup { dedupGallery = try writer.loadGallery(dimension: FaceEmbedder.dimension) }
+        let report = try ReportWriter(path: options.reportPath)
+        let display = ProgressDisplay(total: items.count)
+        let slots = Slots()
+        let workers = max(1, options.jobs)
+        let group = DispatchGroup()
+        for _ in 0..<workers {
+            group.enter()
+            Thread.detachNewThread { [self] in
+                while let i = slots.take(limit: items.count, stop: stop) {
+                    slots.put(i, analyse(items[i], done: done))
+                }
+                group.leave()
+            }
+        }
+
+        var summary = Summary(total: 0)
+        var failures = 0, analysed = 0
+        for (i, item) in items.enumerated() {
+            guard let analysis = slots.wait(i, stop: stop) else { summary.interrupted = true; break }
+            var outcome = EnrollmentOutcome(path: item.path, subject: item.subject, kind: .enrolled, reason: "")
+            switch analysis {
+            case .skipped(let sha):
+                outcome.kind = .skippedAlreadyEnrolled
+                outcome.reason = "a photo with the same bytes is already enrolled"
+                outcome.sha256 = sha
+            case .refused(let kind, let reason, let sha):
+                outcome.kind = kind
+                outcome.reason = reason
+                outcome.sha256 = sha
+                failures += 1
+                analysed += 1
+            case .face(let sha, let template, let box, let quality):
+                analysed += 1
+                outcome.sha256 = sha
+                outcome.box = box
+                if let d = dedupGallery {
+                    let threshold = MatchThresholds.identification(gallerySize: max(1, d.gallery.count))
+                    var best: [String: Float] = [:]
+                    for m in try d.gallery.search(template, k: 20, minScore: threshold) {
+                        guard let other = d.subjectOfFace[m.id], other != item.subject else { continue }
+                        best[other] = max(best[other] ?? -1, m.score)
+                    }
+                    outcome.candidates = best.sorted { $0.value > $1.value }.map { (subject: $0.key, score: $0.value) }
+                }
+                if let faceID = try writer.enroll(subject: item.subject, template: template, box: box, quality: quality, imageSHA256: sha) {
+                    outcome.faceID = faceID
+                    if outcome.candidates.isEmpty {
+                        outcome.reason = "enrolled"
+                    } else {
+                        outcome.kind = .duplicateCandidate
+                        outcome.reason = "enrolled; matches \(outcome.candidates.count) other subject(s) above the 1:N threshold"
+                    }
+                    if let d = dedupGallery {
+                        try? d.gallery.add(id: faceID, template: template)
+                        dedupGallery?.subjectOfFace[faceID] = item.subject
+                    }
+                } else {
+                    outcome.kind = .skippedAlreadyEnrolled
+                    outcome.reason = "a photo with the same bytes is already enrolled"
+                    outcome.candidates = []
+                }
+            }
+            report.write(outcome)
+            summary.total += 1
+            summary.counts[outcome.kind, default: 0] += 1
+            if progress { display.update(done: summary.total, failures: failures, processed: analysed) }
+        }
+        // In-flight photos were committed above; wait for idle workers before returning.
+        group.wait()
+        if progress { display.update(done: summary.total, failures: failures, processed: analysed, final: true) }
+        summary.seconds = Date().timeIntervalSince(started)
+        summary.cpuSeconds = Self.cpuSeconds() - cpuStart
+        return summary
+    }
+
+    func analyse(_ item: EnrollmentItem, done: Set<String>) -> Analysis {
+        let bytes: [UInt8]
+        do {
+            bytes = try ImageDecoder.readFile(item.path)
+        } catch {
+            return .refused(.decodeError, reason: "\(error)", sha: nil)
+        }
+        let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        if done.contains(sha) { return .skipped(sha: sha) }
+        let image: RGBImage
+        do {
+            image = try ImageDecoder().decode(bytes)
+        } catch {
+            return .refused(.decodeError, reason: "\(error)", sha: sha)
+        }
+        do {
+            let face = try pipeline.enrollmentFace(image, policy: options.policy)
+            guard let template = face.template else { return .refused(.noFace, reason: "no descriptor", sha: sha) }
+            let q = face.quality
+            let quality = String(format: "{\"brightness\":%.1f,\"confidence\":%.4f,\"face_size\":%d,\"sharpness\":%.2f}",
+                                 q.brightness, face.confidence, q.faceSize, q.sharpness)
+            return .face(sha: sha, template: template, box: [face.box.left, face.box.top, face.box.right, face.box.bottom], quality: quality)
+        } catch {
+            switch error {
+            case .noFace: return .refused(.noFace, reason: "no face found", sha: sha)
+            case .multipleFaces(let n): return .refused(.multipleFaces, reason: "\(n) faces found (use --largest-face to take the largest)", sha: sha)
+            case .lowQuality(let reasons): return .refused(.lowQuality, reason: reasons.map(\.rawValue).joined(separator: ","), sha: sha)
+            default: return .refused(.decodeError, reason: "\(error)", sha: sha)
+            }
+        }
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+}
+
+/// Set once to ask a running job to stop (from a signal handler's queue); read by its threads.
+public final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func set() { flag.store(true, ordering: .relaxed) }
+    public var isSet: Bool { flag.load(ordering: .relaxed) }
+}

@@ -1,0 +1,132 @@
+import ArgusImaging
+import ArgusService
+import Foundation
+import Testing
+
+/// `argus enroll` end to end: outcomes, report, resume after kill -9 at random moments, store lock.
+@Suite("argus enroll", .serialized)
+struct EnrollTests {
+    static var faces: URL { CLITests.shared.appendingPathComponent("faces/images") }
+    static var hasFaces: Bool {
+        let present = FileManager.default.fileExists(atPath: faces.path)
+        if !present { print("skipping: \(faces.path) is absent") }
+        return present
+    }
+
+    /// A small archive: subjects with photos copied from ../shared/faces, plus problem files.
+    static func archive(subjects: Int, photosEach: Int, extras: Bool) throws -> URL {
+        let root = try CLITests.temporaryDirectory().appendingPathComponent("archive")
+        let people = try FileManager.default.contentsOfDirectory(atPath: faces.path).sorted().filter {
+            ((try? FileManager.default.contentsOfDirectory(atPath: faces.appendingPathComponent($0).path).count) ?? 0) >= photosEach
+        }
+        for person in people.prefix(subjects) {
+            let folder = root.appendingPathComponent(person)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            for file in try FileManager.default.contentsOfDirectory(atPath: faces.appendingPathComponent(person).path).sorted().prefix(photosEach) {
+                try FileManager.default.copyItem(at: faces.appendingPathComponent("\(person)/\(file)"), to: folder.appendingPathComponent(file))
+            }
+        }
+        if extras {
+            let odd = root.appendingPathComponent("zz_problems")
+            try FileManager.default.createDirectory(at: odd, withIntermediateDirectories: true)
+            try Data("not a photo".utf8).write(to: odd.appendingPathComponent("notes.jpg"))
+            try Data(try ImageEncoder.png(RGBImage(width: 200, height: 200, pixels: [UInt8](repeating: 128, count: 200 * 200 * 3))))
+                .write(to: odd.appendingPathComponent("empty.png"))
+            let face = try ImageDecoder().decode(fileAt: faces.appendingPathComponent("Hugo_Chavez/0001.jpg").path)
+            var two = RGBImage(width: face.width * 2, height: face.height)
+            for y in 0..<face.height { for x in 0..<two.width { for c in 0..<3 { two.pixels[(y * two.width + x) * 3 + c] = face.pixels[(y * face.width + x % face.width) * 3 + c] } } }
+            try Data(try ImageEncoder.jpeg(two)).write(to: odd.appendingPathComponent("two.jpg"))
+            // The same person filed under another name: a duplicate candidate.
+            try FileManager.default.copyItem(at: faces.appendingPathComponent("Hugo_Chavez/0002.jpg"), to: odd.appendingPathComponent("hugo_again.jpg"))
+        }
+        return root
+    }
+
+    static func report(_ path: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    @Test("outcomes per photo in the report; a re-run skips what is enrolled", .enabled(if: hasFaces))
+    func outcomes() throws {
+        let archive = try Self.archive(subjects: 3, photosEach: 2, extras: true)
+        let data = archive.deletingLastPathComponent().appendingPathComponent("data").path
+        let reportPath = archive.deletingLastPathComponent().appendingPathComponent("report.jsonl").path
+        defer { try? FileManager.default.removeItem(at: archive.deletingLastPathComponent()) }
+        // Hugo must be in the gallery for the dedup check: enrol him first.
+        let hugo = archive.appendingPathComponent("Hugo_Chavez")
+        try FileManager.default.createDirectory(at: hugo, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.faces.appendingPathComponent("Hugo_Chavez/0001.jpg"), to: hugo.appendingPathComponent("0001.jpg"))
+
+        let run = try CLITests.run(["enroll", archive.path, "--data-dir", data, "--report", reportPath, "--dedup"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("progress"))  // not a terminal: progress lines
+        let lines = try Self.report(reportPath)
+        #expect(lines.count == 3 * 2 + 1 + 4)
+        for line in lines { for key in ["path", "subject", "outcome", "reason"] { #expect(line[key] != nil) } }
+        func outcome(_ suffix: String) -> String? { lines.first { ($0["path"] as? String)?.hasSuffix(suffix) == true }?["outcome"] as? String }
+        #expect(outcome("notes.jpg") == "decode_error")
+        #expect(outcome("empty.png") == "no_face")
+        #expect(outcome("two.jpg") == "multiple_faces")
+        #expect(outcome("hugo_again.jpg") == "duplicate_candidate")
+        #expect(lines.filter { $0["outcome"] as? String == "enrolled" }.count == 3 * 2 + 1)
+
+        let again = try CLITests.run(["enroll", archive.path, "--data-dir", data, "--report", reportPath])
+        #expect(again.status == 0)
+        let second = try Self.report(reportPath)
+        #expect(second.filter { $0["outcome"] as? String == "skipped_already_enrolled" }.count == 3 * 2 + 2)
+
+        let largest = try CLITests.run(["enroll", archive.path, "--data-dir", data, "--report", reportPath, "--largest-face"])
+        #expect(largest.status == 0)
+        #expect(try Self.report(reportPath).first { ($0["path"] as? String)?.hasSuffix("two.jpg") == true }?["outcome"] as? String == "enrolled")
+
+        let missing = try CLITests.run(["enroll", archive.appendingPathComponent("nope").path, "--data-dir", data])
+        #expect(missing.status != 0)
+    }
+
+    @Test("kill -9 at random moments, then re-run: the same gallery as one uninterrupted run", .enabled(if: hasFaces))
+    func killAndResume() throws {
+        let archive = try Self.archive(subjects: 8, photosEach: 3, extras: false)
+        let work = archive.deletingLastPathComponent()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let reference = work.appendingPathComponent("reference").path
+        #expect(try CLITests.run(["enroll", archive.path, "--data-dir", reference, "--quiet"]).status == 0)
+        let expected = try EnrollmentWriter(dataDirectory: reference, environment: [:]).snapshot()
+        #expect(expected.count >= 18)  // a few of these photos are refused (several faces, no face)
+
+        var rng = SystemRandomNumberGenerator()
+        for attempt in 0..<4 {
+            let data = work.appendingPathComponent("run\(attempt)").path
+            // Kill once or twice at random moments, then finish.
+            for _ in 0..<(1 + attempt % 2) {
+                let process = Process()
+                process.executableURL = CLITests.binary
+                process.arguments = ["enroll", archive.path, "--data-dir", data, "--quiet"]
+                process.environment = ["ARGUS_MODELS": CLITests.root.appendingPathComponent("models").path]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                Thread.sleep(forTimeInterval: Double.random(in: 0.3...2.5, using: &rng))
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            #expect(try CLITests.run(["enroll", archive.path, "--data-dir", data, "--quiet"]).status == 0)
+            let got = try EnrollmentWriter(dataDirectory: data, environment: [:]).snapshot()
+            #expect(got.count == expected.count, "attempt \(attempt)")
+            #expect(zip(got, expected).allSatisfy { $0.subject == $1.subject && $0.digest == $1.digest && $0.template == $1.template },
+                    "attempt \(attempt): galleries differ")
+        }
+    }
+
+    @Test("a store held by a running server is refused", .enabled(if: hasFaces))
+    func refusedWhileServed() throws {
+        let archive = try Self.archive(subjects: 1, photosEach: 1, extras: false)
+        let data = archive.deletingLastPathComponent().appendingPathComponent("data").path
+        defer { try? FileManager.default.removeItem(at: archive.deletingLastPathComponent()) }
+        let held = try StoreLock(dataDirectory: data)
+        let run = try CLITests.run(["enroll", archive.path, "--data-dir", data])
+        #expect(run.status != 0 && run.stderr.contains("in use by a running argus serve"))
+        withExtendedLifetime(held) {}
+    }
+}
