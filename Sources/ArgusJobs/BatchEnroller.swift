@@ -18,6 +18,8 @@ public final class BatchEnroller: Sendable {
         public var dedup = false
         public var jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
         public var reportPath: String?
+        /// Photos a worker detects before embedding their chips as one batch.
+        public var embedBatch = 4
         public init() {}
     }
 
@@ -61,13 +63,15 @@ public final class BatchEnroller: Sendable {
         private var next = 0
         private(set) var taken = 0
 
-        func take(limit: Int, stop: StopFlag) -> Int? {
+        /// Up to `count` consecutive indices for one worker.
+        func take(limit: Int, count: Int, stop: StopFlag) -> Range<Int>? {
             condition.lock()
             defer { condition.unlock() }
             guard next < limit, !stop.isSet else { return nil }
-            next += 1
+            let range = next..<min(limit, next + count)
+            next = range.upperBound
             taken = next
-            return next - 1
+            return range
         }
 
         func put(_ index: Int, _ analysis: Analysis) {
@@ -103,8 +107,9 @@ public final class BatchEnroller: Sendable {
         for _ in 0..<workers {
             group.enter()
             Thread.detachNewThread { [self] in
-                while let i = slots.take(limit: items.count, stop: stop) {
-                    slots.put(i, analyse(items[i], done: done))
+                // A few photos at a time, so their chips go through the network as one batch.
+                while let range = slots.take(limit: items.count, count: options.embedBatch, stop: stop) {
+                    for (i, analysis) in zip(range, analyse(range.map { items[$0] }, done: done)) { slots.put(i, analysis) }
                 }
                 group.leave()
             }
@@ -170,35 +175,74 @@ public final class BatchEnroller: Sendable {
         return summary
     }
 
-    func analyse(_ item: EnrollmentItem, done: Set<String>) -> Analysis {
+    /// Decodes and detects each photo, then embeds all their chips in one network call.
+    func analyse(_ batch: [EnrollmentItem], done: Set<String>) -> [Analysis] {
+        var results = [Analysis?](repeating: nil, count: batch.count)
+        var pending: [(index: Int, sha: String, face: FaceRecord, chip: RGBImage)] = []
+        for (n, item) in batch.enumerated() {
+            switch prepare(item, done: done) {
+            case .ready(let analysis): results[n] = analysis
+            case .chip(let sha, let face, let chip): pending.append((n, sha, face, chip))
+            }
+        }
+        if !pending.isEmpty {
+            do {
+                let descriptors = try pipeline.embedder.descriptors(for: pending.map(\.chip), threads: 1)
+                for (p, descriptor) in zip(pending, descriptors) {
+                    let q = p.face.quality
+                    let quality = String(format: "{\"brightness\":%.1f,\"confidence\":%.4f,\"face_size\":%d,\"sharpness\":%.2f}",
+                                         q.brightness, p.face.confidence, q.faceSize, q.sharpness)
+                    results[p.index] = .face(sha: p.sha, template: FaceEmbedder.template(from: descriptor),
+                                             box: [p.face.box.left, p.face.box.top, p.face.box.right, p.face.box.bottom], quality: quality)
+                }
+            } catch {
+                for p in pending { results[p.index] = .refused(.decodeError, reason: "\(error)", sha: p.sha) }
+            }
+        }
+        return results.map { $0 ?? .refused(.decodeError, reason: "not analysed", sha: nil) }
+    }
+
+    enum Prepared {
+        case ready(Analysis)
+        case chip(sha: String, face: FaceRecord, chip: RGBImage)
+    }
+
+    /// Everything before the descriptor: read, hash, skip if enrolled, decode, detect, gate, align.
+    func prepare(_ item: EnrollmentItem, done: Set<String>) -> Prepared {
         let bytes: [UInt8]
         do {
             bytes = try ImageDecoder.readFile(item.path)
         } catch {
-            return .refused(.decodeError, reason: "\(error)", sha: nil)
+            return .ready(.refused(.decodeError, reason: "\(error)", sha: nil))
         }
         let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-        if done.contains(sha) { return .skipped(sha: sha) }
+        if done.contains(sha) { return .ready(.skipped(sha: sha)) }
         let image: RGBImage
         do {
             image = try ImageDecoder().decode(bytes)
         } catch {
-            return .refused(.decodeError, reason: "\(error)", sha: sha)
+            return .ready(.refused(.decodeError, reason: "\(error)", sha: sha))
         }
         do {
-            let face = try pipeline.enrollmentFace(image, policy: options.policy)
-            guard let template = face.template else { return .refused(.noFace, reason: "no descriptor", sha: sha) }
-            let q = face.quality
-            let quality = String(format: "{\"brightness\":%.1f,\"confidence\":%.4f,\"face_size\":%d,\"sharpness\":%.2f}",
-                                 q.brightness, face.confidence, q.faceSize, q.sharpness)
-            return .face(sha: sha, template: template, box: [face.box.left, face.box.top, face.box.right, face.box.bottom], quality: quality)
-        } catch {
-            switch error {
-            case .noFace: return .refused(.noFace, reason: "no face found", sha: sha)
-            case .multipleFaces(let n): return .refused(.multipleFaces, reason: "\(n) faces found (use --largest-face to take the largest)", sha: sha)
-            case .lowQuality(let reasons): return .refused(.lowQuality, reason: reasons.map(\.rawValue).joined(separator: ","), sha: sha)
-            default: return .refused(.decodeError, reason: "\(error)", sha: sha)
+            let faces = try pipeline.analyze(image, embed: false)
+            guard !faces.isEmpty else { return .ready(.refused(.noFace, reason: "no face found", sha: sha)) }
+            let chosen: FaceRecord
+            switch options.policy {
+            case .single:
+                guard faces.count == 1 else {
+                    return .ready(.refused(.multipleFaces, reason: "\(faces.count) faces found (use --largest-face to take the largest)", sha: sha))
+                }
+                chosen = faces[0]
+            case .largest:
+                guard let largest = faces.max(by: { $0.box.area < $1.box.area }) else { return .ready(.refused(.noFace, reason: "no face found", sha: sha)) }
+                chosen = largest
             }
+            guard chosen.quality.passes else {
+                return .ready(.refused(.lowQuality, reason: chosen.quality.reasons.map(\.rawValue).joined(separator: ","), sha: sha))
+            }
+            return .chip(sha: sha, face: chosen, chip: pipeline.aligner.chip(from: image, landmarks: chosen.landmarks))
+        } catch {
+            return .ready(.refused(.decodeError, reason: "\(error)", sha: sha))
         }
     }
 
