@@ -94,7 +94,8 @@ let package = Package(
             name: "ArgusServiceTests",
             dependencies: ["ArgusService", "ArgusFace", "ArgusImaging", "argus",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
-                           .product(name: "HTTPTypes", package: "swift-http-types")],
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictness
         ),
         .testTarget(name: "ArgusCLITests", dependencies: ["argus", "ArgusImaging", "ArgusService"], swiftSettings: strictness),

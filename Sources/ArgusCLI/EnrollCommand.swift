@@ -36,6 +36,15 @@ extension Argus {
         }
 
         func run() throws {
+            // From the first moment: a Ctrl-C while the models load must not kill the process either.
+            signal(SIGINT, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+            source.setEventHandler {
+                enrollmentStop.set()
+                FileHandle.standardError.write(Data("\ninterrupted: finishing the photos in flight…\n".utf8))
+            }
+            source.resume()
+            defer { source.cancel() }
             let items: [EnrollmentItem]
             do {
                 items = try manifest.map { try EnrollmentInput.manifest($0, base: directory) } ?? EnrollmentInput.scan(directory: directory ?? ".")
@@ -71,13 +80,6 @@ extension Argus {
             options.reportPath = report
             if let jobs { options.jobs = max(1, jobs) }
 
-            signal(SIGINT, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-            source.setEventHandler {
-                enrollmentStop.set()
-                FileHandle.standardError.write(Data("\ninterrupted: finishing the photos in flight…\n".utf8))
-            }
-            source.resume()
 
             let summary = try BatchEnroller(pipeline: pipeline, writer: writer, options: options).run(items, stop: enrollmentStop, progress: !quiet)
             let counts = EnrollmentOutcome.Kind.allCases.compactMap { k in summary.counts[k].map { "\(k.rawValue) \($0)" } }.joined(separator: ", ")

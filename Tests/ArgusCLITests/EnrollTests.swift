@@ -119,6 +119,32 @@ struct EnrollTests {
         }
     }
 
+    @Test("Ctrl-C stops after committing the photos in flight; the report holds every committed photo", .enabled(if: hasFaces))
+    func interrupt() throws {
+        let archive = try Self.archive(subjects: 8, photosEach: 3, extras: false)
+        let work = archive.deletingLastPathComponent()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let data = work.appendingPathComponent("data").path, reportPath = work.appendingPathComponent("r.jsonl").path
+        let process = Process()
+        process.executableURL = CLITests.binary
+        process.arguments = ["enroll", archive.path, "--data-dir", data, "--report", reportPath, "--quiet"]
+        process.environment = ["ARGUS_MODELS": CLITests.root.appendingPathComponent("models").path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 2.5)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let lines = try Self.report(reportPath)
+        if process.terminationStatus == 130 {
+            #expect(lines.count < 24)
+            let enrolled = lines.filter { $0["outcome"] as? String == "enrolled" }.count
+            #expect(try EnrollmentWriter(dataDirectory: data, environment: [:]).snapshot().count == enrolled)
+        } else {
+            #expect(process.terminationStatus == 0 && lines.count == 24)  // finished before the signal
+        }
+    }
+
     @Test("a store held by a running server is refused", .enabled(if: hasFaces))
     func refusedWhileServed() throws {
         let archive = try Self.archive(subjects: 1, photosEach: 1, extras: false)

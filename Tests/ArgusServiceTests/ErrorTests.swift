@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import GRDB
 @testable import ArgusService
 
 /// Every error code the API documents, with the one error shape.
@@ -58,14 +59,28 @@ struct ErrorTests {
             let several = try await client.call(.post, "/v1/subjects/\(subject)/faces", auth: key, body: Data(try ImageEncoder.jpeg(two)),
                                                 contentType: "image/jpeg")
             #expect(several.status == .unprocessableContent && several.errorCode == "multiple_faces")
-            // A tiny face fails the quality gate.
-            let tiny = DlibResizeShim.shrink(photo, to: 60)
-            let small = try await client.call(.post, "/v1/subjects/\(subject)/faces", auth: key, body: Data(try ImageEncoder.jpeg(tiny)),
-                                              contentType: "image/jpeg")
-            #expect(small.status == .unprocessableContent && ["low_quality", "no_face"].contains(small.errorCode ?? ""))
-            // Nothing above was stored.
+            // A face darkened below the brightness gate is found but refused, with the reason.
+            var dark = photo
+            dark.pixels = dark.pixels.map { $0 / 8 }
+            let low = try await client.call(.post, "/v1/subjects/\(subject)/faces", auth: key, body: Data(try ImageEncoder.png(dark)),
+                                            contentType: "image/png")
+            #expect(low.status == .unprocessableContent && low.errorCode == "low_quality", "\(low.json)")
+            #expect(((low.json["error"] as? [String: Any])?["message"] as? String)?.contains("low_brightness") == true)
+            // Multipart uploads work like raw bodies.
+            let boundary = "argus-test-boundary"
+            var form = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8)
+            form += try ServiceHarness.photo("Hugo_Chavez/0001.jpg")
+            form += Data("\r\n--\(boundary)--\r\n".utf8)
+            let multipart = try await client.call(.post, "/v1/subjects/\(subject)/faces", auth: key, body: form,
+                                                  contentType: "multipart/form-data; boundary=\(boundary)")
+            #expect(multipart.status == .created, "\(multipart.json)")
+            // The audit table has the refusals and the enrolment, and no image or template bytes.
+            let audit = try runtime.store.pool.read { db in try Row.fetchAll(db, sql: "SELECT operation, outcome FROM audit WHERE operation = 'faces.enroll'") }
+            let outcomes = audit.map { $0["outcome"] as String }
+            #expect(outcomes.contains("no_face") && outcomes.contains("multiple_faces") && outcomes.contains("low_quality") && outcomes.contains("enrolled"))
+            // Only the multipart enrolment was stored.
             let stored = try await client.call(.get, "/v1/subjects/\(subject)", auth: key)
-            #expect((stored.json["faces"] as? [String])?.isEmpty == true)
+            #expect((stored.json["faces"] as? [String])?.count == 1)
         }
     }
 
