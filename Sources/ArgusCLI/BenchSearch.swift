@@ -19,6 +19,7 @@ struct BenchSearch: ParsableCommand {
     var singleBlockRows: Int?
     @Option(help: "Gallery rows per sgemm block in batches (a tuning knob).") var batchBlockRows: Int?
     @Option(help: "Kernel for one query: blas or fused.") var singleKernel: String?
+    @Option(help: "Also time saving and loading each gallery through a file in this directory.") var persistDir: String?
     @Flag(help: "Print one JSON object per size.") var json = false
 
     func validate() throws {
@@ -42,6 +43,24 @@ struct BenchSearch: ParsableCommand {
                 let entries = (0..<m).map { i in (id: "t\(start + i)", template: rng.vector(dimension)) }
                 try gallery.add(entries)
                 start += m
+            }
+            if let persistDir {
+                let path = (persistDir as NSString).appendingPathComponent("bench-\(n).gallery")
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try gallery.save(to: path)
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                let loaded = try Gallery.load(from: path)
+                let t2 = DispatchTime.now().uptimeNanoseconds
+                let bytes = Double((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
+                // A plain read of the same file, for "disk speed" (page cache warm, like the load).
+                let t3 = DispatchTime.now().uptimeNanoseconds
+                let raw = FileManager.default.contents(atPath: path)
+                let t4 = DispatchTime.now().uptimeNanoseconds
+                precondition(loaded.count == n && raw != nil)
+                print(String(format: "N=%d: file %.0f MB; save (fsync) %.0f ms; load + verify %.0f ms (%.2f GB/s); plain read %.0f ms (%.2f GB/s)",
+                             n, bytes / 1e6, Double(t1 - t0) / 1e6, Double(t2 - t1) / 1e6, bytes / Double(t2 - t1), Double(t4 - t3) / 1e6,
+                             bytes / Double(t4 - t3)))
+                try? FileManager.default.removeItem(atPath: path)
             }
             let single = rng.vector(dimension)
             let queries = (0..<batch).flatMap { _ in rng.vector(dimension) }

@@ -21,6 +21,16 @@ struct IDMap {
         rowToID.append(id)
     }
 
+    /// Records `id` at the next row with a single hash. - Returns: false (and changes nothing) if the id is present.
+    mutating func insert(_ id: String) -> Bool {
+        if let previous = idToRow.updateValue(rowToID.count, forKey: id) {
+            idToRow[id] = previous
+            return false
+        }
+        rowToID.append(id)
+        return true
+    }
+
     /// Mirrors `TemplateStore.removeSwappingLast(row:)`.
     mutating func remove(_ id: String) -> Int? {
         guard let row = idToRow.removeValue(forKey: id) else { return nil }

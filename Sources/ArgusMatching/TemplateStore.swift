@@ -1,4 +1,5 @@
 private import Glibc
+import Dispatch
 private import CArgusKernels
 
 /// Contiguous storage of templates.
@@ -109,7 +110,15 @@ extension TemplateStore {
     /// Used by the file loader, which reads vectors straight into the buffer.
     func adoptRows(_ rows: Int, startingAt base: UnsafeMutablePointer<Float>) {
         precondition(base == self.base && count + rows <= capacity, "rows were written into reserved capacity")
-        if let half { argus_f32_to_f16(base + count * dimension, half + count * dimension, rows * dimension) }
+        if let half {
+            // Both cores convert: half of a 1M x 128 load was this copy.
+            nonisolated(unsafe) let src = base + count * dimension, dst = half + count * dimension
+            let total = rows * dimension, parts = total > 1 << 20 ? 2 : 1
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let lo = total * p / parts, hi = total * (p + 1) / parts
+                argus_f32_to_f16(src + lo, dst + lo, hi - lo)
+            }
+        }
         count += rows
     }
 }
