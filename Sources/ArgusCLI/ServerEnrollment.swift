@@ -47,7 +47,11 @@ struct ServerEnrollment {
                 let data = try Data(contentsOf: URL(fileURLWithPath: item.path))
                 let type = data.starts(with: [0x89, 0x50, 0x4E, 0x47]) ? "image/png" : "image/jpeg"
                 let (status, body) = try request("POST", "\(base)/v1/subjects/\(subjectID)/faces", key: key, body: data, contentType: type)
-                if status == 201 {
+                if status == 200, body["already_enrolled"] as? Bool == true {
+                    line["outcome"] = "skipped_already_enrolled"
+                    line["reason"] = "a photo with the same bytes is already enrolled"
+                    line["face_id"] = body["id"]
+                } else if status == 201 {
                     enrolled += 1
                     line["outcome"] = "enrolled"
                     line["reason"] = "enrolled"

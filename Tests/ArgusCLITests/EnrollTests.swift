@@ -145,6 +145,53 @@ struct EnrollTests {
         }
     }
 
+    @Test("--server enrols through a running server with ARGUS_API_KEY, and a re-run skips what is enrolled",
+          .enabled(if: hasFaces && FileManager.default.fileExists(atPath: "/usr/bin/curl")))
+    func throughServer() throws {
+        let archive = try Self.archive(subjects: 2, photosEach: 2, extras: false)
+        let work = archive.deletingLastPathComponent()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let port = Int.random(in: 41_000...49_000)
+        let log = work.appendingPathComponent("serve.log").path
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let server = Process()
+        server.executableURL = CLITests.binary
+        server.arguments = ["serve", "--data-dir", work.appendingPathComponent("data").path, "--port", "\(port)", "--log-level", "warning"]
+        server.environment = ["ARGUS_MODELS": CLITests.root.appendingPathComponent("models").path]
+        server.standardOutput = FileHandle(forWritingAtPath: log)
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        var key: String?
+        for _ in 0..<200 where key == nil {
+            Thread.sleep(forTimeInterval: 0.1)
+            key = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" })
+                .first { $0.hasPrefix("sk_test_") }.map(String.init)
+        }
+        let secret = try #require(key)
+        Thread.sleep(forTimeInterval: 0.5)
+        func enrol(_ report: String) throws -> CLITests.Run {
+            let p = Process()
+            p.executableURL = CLITests.binary
+            p.arguments = ["enroll", archive.path, "--server", "http://127.0.0.1:\(port)", "--report", report]
+            p.environment = ["ARGUS_API_KEY": secret]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return CLITests.Run(status: p.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
+        }
+        let first = work.appendingPathComponent("first.jsonl").path, second = work.appendingPathComponent("second.jsonl").path
+        #expect(try enrol(first).status == 0)
+        #expect(try Self.report(first).filter { $0["outcome"] as? String == "enrolled" }.count == 4)
+        #expect(try enrol(second).status == 0)
+        #expect(try Self.report(second).allSatisfy { $0["outcome"] as? String == "skipped_already_enrolled" })
+        // Without the key in the environment it refuses to run.
+        #expect(try CLITests.run(["enroll", archive.path, "--server", "http://127.0.0.1:\(port)"]).status != 0)
+    }
+
     @Test("a store held by a running server is refused", .enabled(if: hasFaces))
     func refusedWhileServed() throws {
         let archive = try Self.archive(subjects: 1, photosEach: 1, extras: false)

@@ -26,6 +26,9 @@ struct FlowTests {
                                            contentType: "image/jpeg")
             #expect(e1.status == .created, "\(e1.json)")
             #expect((e1.json["box"] as? [Int])?.count == 4 && e1.json["quality"] != nil)
+            let again = try await client.call(.post, "/v1/subjects/\(aliceID)/faces", auth: key, body: try ServiceHarness.photo("Hugo_Chavez/0001.jpg"),
+                                              contentType: "image/jpeg")
+            #expect(again.status == .ok && again.json["already_enrolled"] as? Bool == true && again.json["id"] as? String == e1.json["id"] as? String)
             let e2 = try await client.call(.post, "/v1/subjects/\(aliceID)/faces", auth: key,
                                            json: ["image": try ServiceHarness.photo("Hugo_Chavez/0002.jpg").base64EncodedString()])
             #expect(e2.status == .created)

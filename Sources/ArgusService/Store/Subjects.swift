@@ -137,3 +137,13 @@ extension ArgusStore {
         }
     }
 }
+
+extension ArgusStore {
+    /// The face already enrolled on `subject` from a photo with these bytes, if any (idempotent enrolment).
+    func face(subject: String, tenant: String, mode: Mode, imageSHA256: String) throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT id FROM faces WHERE subject_id = ? AND tenant_id = ? AND mode = ? AND image_sha256 = ?",
+                                arguments: [subject, tenant, mode.rawValue, imageSHA256])
+        }
+    }
+}

@@ -85,6 +85,11 @@ struct SubjectsController {
         let input = try await deps.body.image(request)
         let galleryName = request.uri.queryParameters.get("gallery") ?? (input.fields["gallery"] as? String) ?? "default"
         let dedup = request.uri.queryParameters.get("dedup") == "true" || (input.fields["dedup"] as? Bool ?? false)
+        let digest = SHA256.hash(data: Data(input.bytes)).map { String(format: "%02x", $0) }.joined()
+        // The same photo again on the same subject: nothing new to enrol (batch re-runs are idempotent).
+        if let existing = try deps.store.face(subject: id, tenant: p.tenantID, mode: p.mode, imageSHA256: digest) {
+            return try JSONResponse.make(["id": existing, "subject_id": id, "already_enrolled": true])
+        }
         let face: FaceRecord
         do {
             face = try deps.faces.face(from: input.bytes)
@@ -110,7 +115,6 @@ struct SubjectsController {
         let faceID = Secrets.identifier("face")
         let key = try deps.store.dataKey(tenant: p.tenantID, vault: deps.vault)
         let sealed = try KeyVault.sealTemplate(template, key: key, faceID: faceID)
-        let digest = SHA256.hash(data: Data(input.bytes)).map { String(format: "%02x", $0) }.joined()
         let qualityData = try JSONSerialization.data(withJSONObject: face.qualityJSON, options: [.sortedKeys])
         try deps.store.insertFace(id: faceID, subject: id, tenant: p.tenantID, mode: p.mode, gallery: galleryName, sealedTemplate: sealed,
                                   box: face.boxArray, quality: String(decoding: qualityData, as: UTF8.self), imageSHA256: digest)
