@@ -11,10 +11,8 @@ galleries of the same size and dimension, and prints Argus / anchor ratios
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
-import time
 
 import numpy as np
 
@@ -23,18 +21,7 @@ try:
 except ImportError:  # pragma: no cover
     sys.exit("faiss-cpu is missing: pip install faiss-cpu")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def median_ms(fn, repeats):
-    fn()  # warm-up
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    samples.sort()
-    return samples[len(samples) // 2]
+from common import ARGUS, cpu_model, median_ms
 
 
 def random_gallery(n, d, rng):
@@ -62,17 +49,6 @@ def argus_numbers(binary, n, d, batch, k, repeats):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000,1000000")
@@ -81,7 +57,7 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--argus", default=os.path.join(ROOT, ".build", "release", "argus"))
+    ap.add_argument("--argus", default=ARGUS)
     args = ap.parse_args()
     if not os.path.exists(args.argus):
         sys.exit(f"{args.argus} not found: run `swift build -c release` first")
