@@ -1,5 +1,6 @@
 public import Foundation
 public import GRDB
+import Synchronization
 
 /// The embedded store: one SQLite database (`argus.sqlite` in the data directory) in WAL mode
 /// with `synchronous = FULL`, so a write that returned has reached the disk and survives a
@@ -7,6 +8,8 @@ public import GRDB
 public final class ArgusStore: Sendable {
     let pool: DatabasePool
     public let path: String
+    /// When each credential's `last_used_at` was last written (see `touch`).
+    let lastTouched = Mutex<[String: Double]>([:])
 
     public init(dataDirectory: String) throws {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,

@@ -136,7 +136,16 @@ extension ArgusStore {
         }
     }
 
+    /// Records use, at most once a minute per credential: every write here is fsynced, and a
+    /// per-request fsync would cost more than the request.
     func touch(credentialID: String) {
+        let now = Date().timeIntervalSince1970
+        let due = lastTouched.withLock { seen -> Bool in
+            if let last = seen[credentialID], now - last < 60 { return false }
+            seen[credentialID] = now
+            return true
+        }
+        guard due else { return }
         try? pool.write { db in
             try db.execute(sql: "UPDATE credentials SET last_used_at = ? WHERE id = ?", arguments: [Date().timeIntervalSince1970, credentialID])
         }
