@@ -110,8 +110,9 @@ struct TokenAttackTests {
             // An enrol session enrols once on its subject.
             let enrolSession = try await client.call(.post, "/v1/sessions", auth: key, json: ["customer_ref": "c4", "purpose": "enroll", "subject_id": subject])
             let token4 = try #require(enrolSession.json["token"] as? String)
-            #expect(try await client.call(.post, "/v1/subjects/\(subject)/faces", auth: token4, body: face, contentType: "image/jpeg").status == .created)
-            #expect(try await client.call(.post, "/v1/subjects/\(subject)/faces", auth: token4, body: face, contentType: "image/jpeg").errorCode == "session_spent")
+            let newFace = try ServiceHarness.photo("Hugo_Chavez/0004.jpg")
+            #expect(try await client.call(.post, "/v1/subjects/\(subject)/faces", auth: token4, body: newFace, contentType: "image/jpeg").status == .created)
+            #expect(try await client.call(.post, "/v1/subjects/\(subject)/faces", auth: token4, body: newFace, contentType: "image/jpeg").errorCode == "session_spent")
 
             // TTL is capped by the configured maximum.
             let long = try await client.call(.post, "/v1/sessions", auth: key, json: ["customer_ref": "c5", "purpose": "verify", "subject_id": subject, "ttl": 86_400])

@@ -88,6 +88,8 @@ struct SubjectsController {
         let digest = SHA256.hash(data: Data(input.bytes)).map { String(format: "%02x", $0) }.joined()
         // The same photo again on the same subject: nothing new to enrol (batch re-runs are idempotent).
         if let existing = try deps.store.face(subject: id, tenant: p.tenantID, mode: p.mode, imageSHA256: digest) {
+            // The face is enrolled: for an enrolment session that is its success.
+            if let session { try deps.store.markSpent(sessionID: session.id) }
             return try JSONResponse.make(["id": existing, "subject_id": id, "already_enrolled": true])
         }
         let face: FaceRecord
