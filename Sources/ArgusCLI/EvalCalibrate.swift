@@ -32,14 +32,10 @@ struct EvalCalibrate: ParsableCommand {
     }
 
     func run() throws {
-        let fm = FileManager.default
         var cache = TemplateCache(pipeline: try loadPipeline(global, upsample: nil))
         var templates: [(identity: Int, t: [Float])] = []
-        for (i, identity) in try fm.contentsOfDirectory(atPath: directory).sorted().enumerated() {
-            let folder = (directory as NSString).appendingPathComponent(identity)
-            for file in (try? fm.contentsOfDirectory(atPath: folder).sorted()) ?? [] {
-                if let t = cache.template((folder as NSString).appendingPathComponent(file)) { templates.append((i, t)) }
-            }
+        for (i, group) in try photosByIdentity(directory).enumerated() {
+            for path in group.paths { if let t = cache.template(path) { templates.append((i, t)) } }
         }
         // All pairs by one matrix product: the gallery is every photo, the queries are every photo.
         let gallery = Gallery(dimension: FaceEmbedder.dimension)

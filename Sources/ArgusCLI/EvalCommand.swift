@@ -1,6 +1,7 @@
 import ArgumentParser
 import ArgusEval
 import ArgusFace
+import ArgusJobs
 import ArgusMatching
 import Foundation
 
@@ -167,10 +168,7 @@ struct EvalIdentification: ParsableCommand {
         var cache = TemplateCache(pipeline: try loadPipeline(global, upsample: nil))
         let gallery = Gallery(dimension: FaceEmbedder.dimension)
         var mated: [(identity: String, template: [Float])] = [], nonMated: [[Float]] = []
-        for identity in try fm.contentsOfDirectory(atPath: directory).sorted() {
-            let folder = (directory as NSString).appendingPathComponent(identity)
-            guard let files = try? fm.contentsOfDirectory(atPath: folder).sorted(), !files.isEmpty else { continue }
-            let paths = files.map { (folder as NSString).appendingPathComponent($0) }
+        for (identity, paths) in try photosByIdentity(directory) {
             if paths.count == 1 {
                 if let t = cache.template(paths[0]) { nonMated.append(t) }
                 continue
@@ -218,4 +216,14 @@ struct EvalIdentification: ParsableCommand {
             print("CMC curve: \(svg)")
         }
     }
+}
+
+/// The photos of `DIR/<identity>/*.{jpg,jpeg,png}`, grouped by identity, both in name order
+/// (the same walk `argus enroll` makes).
+func photosByIdentity(_ directory: String) throws -> [(identity: String, paths: [String])] {
+    var groups: [(identity: String, paths: [String])] = []
+    for item in try EnrollmentInput.scan(directory: directory) {
+        if groups.last?.identity == item.subject { groups[groups.count - 1].paths.append(item.path) } else { groups.append((item.subject, [item.path])) }
+    }
+    return groups
 }
