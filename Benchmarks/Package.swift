@@ -6,7 +6,8 @@ let package = Package(
     name: "ArgusBenchmarks",
     platforms: [.macOS(.v14)],
     dependencies: [
-        .package(path: ".."),
+        // Named, so the root package resolves whatever folder the clone is in.
+        .package(name: "Argus", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -14,7 +15,7 @@ let package = Package(
             name: "SearchBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "ArgusMatching", package: "main"),
+                .product(name: "ArgusMatching", package: "Argus"),
             ],
             path: "Benchmarks/SearchBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

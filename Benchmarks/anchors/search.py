@@ -44,7 +44,7 @@ def numpy_search(g, q, k):
 
 
 def argus_numbers(binary, n, d, batch, k, repeats):
-    out = subprocess.run([binary, "bench", "search", "--sizes", str(n), "--dimension", str(d), "--batch", str(batch),
+    out = subprocess.run([binary, "bench", "search", "--sizes", str(n), "--dimension", str(d), "--batch-size", str(batch),
                           "--k", str(k), "--repeats", str(repeats), "--json"], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

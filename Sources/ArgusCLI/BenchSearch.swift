@@ -11,7 +11,13 @@ struct BenchSearch: ParsableCommand {
 
     @Option(help: "Gallery sizes, comma-separated.") var sizes: String = "10000,100000,1000000"
     @Option(help: "Template dimension.") var dimension: Int = 128
-    @Option(help: "Queries per batch.") var batch: Int = 64
+    @Option(help: "Queries per batch.") var batchSize: Int = 64
+    // The foundation interface: `--count N --dim D --queries Q [--batch] --json` prints one object
+    // with "ms_per_query", "count", "dim", "queries", "batch".
+    @Option(help: "Gallery size (the one-object interface; with --dim, --queries and --batch).") var count: Int?
+    @Option(help: "Template dimension (with --count).") var dim: Int?
+    @Option(help: "Queries to time (with --count).") var queries: Int = 100
+    @Flag(help: "With --count: search the queries as one batch (default: one at a time).") var batch = false
     @Option(help: "Results per query.") var k: Int = 10
     @Option(help: "Timed repetitions (the median is reported).") var repeats: Int = 15
     @Option(help: "Seed of the random gallery and queries.") var seed: UInt64 = 1
@@ -23,13 +29,15 @@ struct BenchSearch: ParsableCommand {
     @Flag(help: "Print one JSON object per size.") var json = false
 
     func validate() throws {
-        guard dimension > 0, batch > 0, k > 0, repeats > 0 else { throw ValidationError("dimension, batch, k and repeats must be positive") }
+        guard dimension > 0, batchSize > 0, k > 0, repeats > 0 else { throw ValidationError("dimension, batch-size, k and repeats must be positive") }
+        if let count { guard count > 0, queries > 0, (dim ?? dimension) > 0 else { throw ValidationError("--count, --dim and --queries must be positive") } }
         guard !parsedSizes.isEmpty else { throw ValidationError("--sizes needs at least one positive integer") }
     }
 
     var parsedSizes: [Int] { sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 } }
 
     func run() throws {
+        if let count { return try runOne(count: count, dimension: dim ?? dimension) }
         for n in parsedSizes {
             var rng = BenchRandom(seed: seed &+ UInt64(n))
             var tuning = SearchTuning()
@@ -63,22 +71,45 @@ struct BenchSearch: ParsableCommand {
                 try? FileManager.default.removeItem(atPath: path)
             }
             let single = rng.vector(dimension)
-            let queries = (0..<batch).flatMap { _ in rng.vector(dimension) }
+            let queries = (0..<batchSize).flatMap { _ in rng.vector(dimension) }
             // Single queries first: OpenBLAS's worker threads spin for a while after a batch's
             // sgemm and would steal a core from the single-query scan.
             _ = try gallery.search(single, k: k)  // warm-up: page in the gallery
             let one = try median(repeats) { _ = try gallery.search(single, k: k) }
             _ = try gallery.search(queries: queries, k: k)
             let many = try median(max(3, repeats / 3)) { _ = try gallery.search(queries: queries, k: k) }
-            let perQuery = many / Double(batch)
+            let perQuery = many / Double(batchSize)
             if json {
-                let fields = "\"n\": \(n), \"d\": \(dimension), \"k\": \(k), \"batch\": \(batch), "
+                let fields = "\"n\": \(n), \"d\": \(dimension), \"k\": \(k), \"batch\": \(batchSize), "
                     + "\"ms_single\": \(String(format: "%.4f", one)), \"ms_per_query_batched\": \(String(format: "%.4f", perQuery))"
                 print("{\(fields)}")
             } else {
-                print("N=\(n) d=\(dimension): one query \(String(format: "%.3f", one)) ms; batch of \(batch): \(String(format: "%.3f", perQuery)) ms/query")
+                print("N=\(n) d=\(dimension): one query \(String(format: "%.3f", one)) ms; batch of \(batchSize): \(String(format: "%.3f", perQuery)) ms/query")
             }
         }
+    }
+
+    /// One gallery of `count` × `dimension`, `queries` queries searched one by one or as one batch
+    /// (median of `repeats` timings), reported as one JSON object.
+    private func runOne(count: Int, dimension: Int) throws {
+        var rng = BenchRandom(seed: seed &+ UInt64(count))
+        let gallery = Gallery(dimension: dimension)
+        var start = 0
+        while start < count {
+            let m = min(65_536, count - start)
+            try gallery.add((0..<m).map { i in (id: "t\(start + i)", template: rng.vector(dimension)) })
+            start += m
+        }
+        let probes = (0..<queries).map { _ in rng.vector(dimension) }
+        let flat = probes.flatMap { $0 }
+        let search: () throws -> Void = batch
+            ? { _ = try gallery.search(queries: flat, k: k) }
+            : { for q in probes { _ = try gallery.search(q, k: k) } }
+        try search()  // warm-up: page in the gallery
+        let ms = try median(max(3, repeats / 3), search) / Double(queries)
+        let object: [String: Any] = ["ms_per_query": (ms * 10_000).rounded() / 10_000, "count": count, "dim": dimension, "queries": queries,
+                                     "batch": batch, "k": k]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
     }
 
     private func median(_ times: Int, _ body: () throws -> Void) throws -> Double {

@@ -10,7 +10,7 @@ struct BenchSeed: ParsableCommand {
 
     func run() throws {
         let db = try ArgusStore(dataDirectory: store.dataDir)
-        try db.seedSyntheticSubjects(count: count, dimension: 128, environment: ProcessInfo.processInfo.environment)
+        try db.seedSyntheticSubjects(count: count, dimension: 128)
         print("seeded \(count) synthetic subjects into \(db.path)")
     }
 }

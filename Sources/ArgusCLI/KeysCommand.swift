@@ -13,10 +13,12 @@ extension Argus {
 struct StoreOptions: ParsableArguments {
     @Option(help: "The data directory of `argus serve`.") var dataDir: String = "data"
 
-    func open() throws -> (ArgusStore, String) {
-        let store = try ArgusStore(dataDirectory: dataDir)
-        let tenant = try store.defaultTenantID(environment: ProcessInfo.processInfo.environment)
-        return (store, tenant)
+    /// Opens the store; with `create: false` (read-only and changing commands on existing keys) a
+    /// missing store is an error and nothing is written. Works while `argus serve` runs on it: the
+    /// server reads credentials from the store on every request.
+    func open(create: Bool = false) throws -> (ArgusStore, String) {
+        let store = try ArgusStore(dataDirectory: dataDir, environment: ProcessInfo.processInfo.environment, create: create)
+        return (store, store.defaultTenantID)
     }
 }
 
@@ -38,8 +40,9 @@ struct KeysCreate: ParsableCommand {
             set.insert(scope)
         }
         if kind != .secret && set.isEmpty { throw ValidationError("--scopes is required for restricted keys and client credentials") }
-        let (db, tenant) = try store.open()
+        let (db, tenant) = try store.open(create: true)
         let issued = try db.createCredential(tenant: tenant, mode: mode, kind: kind, scopes: set, name: name)
+        try db.audit(tenant: tenant, credential: "cli", operation: "keys.create", target: issued.credential.id, outcome: "created", requestID: nil)
         if json {
             var out = ["id": issued.credential.id, "key": issued.secret]
             if let ck = issued.clientKey { out["client_key"] = ck; out["client_secret"] = issued.secret }
@@ -74,12 +77,20 @@ struct KeysRoll: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "roll", abstract: "Replace a key; the old one works for --expires-in seconds.")
     @OptionGroup var store: StoreOptions
     @Argument var id: String
-    @Option var expiresIn: Double = 0
+    @Option(help: "Seconds the old key keeps working (0…2592000).") var expiresIn: Int = 0
     @Flag var json = false
 
     func run() throws {
-        let (db, _) = try store.open()
-        let fresh = try db.roll(credentialID: id, overlap: expiresIn)
+        guard (0...2_592_000).contains(expiresIn) else { throw ValidationError("--expires-in: 0…2592000 seconds") }
+        let (db, tenant) = try store.open()
+        let fresh: IssuedCredential
+        do {
+            fresh = try db.roll(credentialID: id, overlap: TimeInterval(expiresIn))
+        } catch {
+            printError("argus keys roll: \(error)")
+            throw ExitCode.failure
+        }
+        try db.audit(tenant: tenant, credential: "cli", operation: "keys.roll", target: id, outcome: "rolled_to:\(fresh.credential.id)", requestID: nil)
         if json { try JSONLine.print(["id": fresh.credential.id, "key": fresh.secret]) } else { print("id: \(fresh.credential.id)\nkey: \(fresh.secret)") }
     }
 }
@@ -90,11 +101,12 @@ struct KeysRevoke: ParsableCommand {
     @Argument var id: String
 
     func run() throws {
-        let (db, _) = try store.open()
+        let (db, tenant) = try store.open()
         guard try db.revoke(credentialID: id) else {
             printError("no live key \(id)")
             throw ExitCode.failure
         }
+        try db.audit(tenant: tenant, credential: "cli", operation: "keys.revoke", target: id, outcome: "revoked", requestID: nil)
         print("revoked \(id)")
     }
 }

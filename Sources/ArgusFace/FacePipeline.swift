@@ -69,10 +69,15 @@ public final class FacePipeline: Sendable {
     /// Faces in the photo, most confident first, each with landmarks and quality; with
     /// `embed`, also descriptors (computed in one batch).
     public func analyze(_ image: RGBImage, embed: Bool = true) throws(FaceAnalysisError) -> [FaceRecord] {
-        let detections = try detect(image)
+        let (records, chips) = try locate(image)
+        return try embed ? embedded(records, chips: chips, indices: Array(records.indices)) : records
+    }
+
+    /// Every face with landmarks, quality and its aligned chip (cut once, here).
+    func locate(_ image: RGBImage) throws(FaceAnalysisError) -> (records: [FaceRecord], chips: [RGBImage]) {
         var records: [FaceRecord] = []
         var chips: [RGBImage] = []
-        for d in detections {
+        for d in try detect(image) {
             let points = landmarks.landmarks(in: image, box: d.box)
             let chip = aligner.chip(from: image, landmarks: points)
             let quality = FaceQuality.measure(box: d.box, confidence: d.confidence, imageWidth: image.width,
@@ -80,11 +85,16 @@ public final class FacePipeline: Sendable {
             records.append(FaceRecord(box: d.box, confidence: d.confidence, landmarks: points, quality: quality))
             chips.append(chip)
         }
-        if embed && !chips.isEmpty {
-            let descriptors = try embedder.descriptors(for: chips, threads: options.threads)
-            for i in records.indices { records[i].descriptor = descriptors[i] }
-        }
-        return records
+        return (records, chips)
+    }
+
+    /// `records` with descriptors for those at `indices`, embedded in one batch.
+    private func embedded(_ records: [FaceRecord], chips: [RGBImage], indices: [Int]) throws(FaceAnalysisError) -> [FaceRecord] {
+        guard !indices.isEmpty else { return records }
+        var out = records
+        let descriptors = try embedder.descriptors(for: indices.map { chips[$0] }, threads: options.threads ?? (indices.count == 1 ? 1 : nil))
+        for (n, i) in indices.enumerated() { out[i].descriptor = descriptors[n] }
+        return out
     }
 
     /// Decodes and analyses a photo file.
@@ -101,21 +111,35 @@ public final class FacePipeline: Sendable {
     /// The face to enrol from a photo under `policy`, with its descriptor.
     /// - Throws: `.noFace`, `.multipleFaces`, or `.lowQuality(reasons)` when the chosen face fails the gate.
     public func enrollmentFace(_ image: RGBImage, policy: EnrollmentPolicy = .single) throws(FaceAnalysisError) -> FaceRecord {
-        let faces = try analyze(image, embed: false)
+        let (faces, chips) = try locate(image)
         guard !faces.isEmpty else { throw .noFace }
-        let chosen: FaceRecord
+        let index: Int
         switch policy {
         case .single:
             guard faces.count == 1 else { throw .multipleFaces(count: faces.count) }
-            chosen = faces[0]
+            index = 0
         case .largest:
-            guard let largest = faces.max(by: { $0.box.area < $1.box.area }) else { throw .noFace }
-            chosen = largest
+            index = Self.largest(faces)
         }
-        guard chosen.quality.passes else { throw .lowQuality(chosen.quality.reasons) }
-        var record = chosen
-        record.descriptor = try embedder.descriptors(for: [aligner.chip(from: image, landmarks: chosen.landmarks)], threads: options.threads ?? 1)[0]
-        return record
+        guard faces[index].quality.passes else { throw .lowQuality(faces[index].quality.reasons) }
+        return try embedded(faces, chips: chips, indices: [index])[index]
+    }
+
+    /// A search probe: the largest detected face whatever its quality (the caller reports the
+    /// quality; a search is not an enrolment), and how many faces the photo holds.
+    /// - Throws: `.noFace` when there is none.
+    public func probeFace(_ image: RGBImage) throws(FaceAnalysisError) -> (face: FaceRecord, faces: Int) {
+        let (faces, chips) = try locate(image)
+        guard !faces.isEmpty else { throw .noFace }
+        let index = Self.largest(faces)
+        return (try embedded(faces, chips: chips, indices: [index])[index], faces.count)
+    }
+
+    /// The largest face by box area; ties go to the more confident (earlier) one.
+    static func largest(_ faces: [FaceRecord]) -> Int {
+        var best = 0
+        for i in faces.indices where faces[i].box.area > faces[best].box.area { best = i }
+        return best
     }
 
     /// Detection with the large-photo and small-photo policies applied.

@@ -16,7 +16,8 @@ public enum ImageEncoder {
     /// JPEG from raw samples: `components` 1 (gray), 3 (RGB) or 4 (CMYK, Adobe-inverted).
     /// `exif` is an APP1 payload starting at the TIFF header (without the "Exif\0\0" prefix).
     public static func jpeg(samples: [UInt8], width: Int, height: Int, components: Int, quality: Int = 90,
-                            progressive: Bool = false, ycck: Bool = false, exif: [UInt8] = []) throws(Failure) -> [UInt8] {
+                            progressive: Bool = false, ycck: Bool = false, exif: [UInt8] = [],
+                            oneScanPerCoefficient: Bool = false) throws(Failure) -> [UInt8] {
         guard [1, 3, 4].contains(components), width > 0, height > 0, samples.count == width * height * components else {
             throw .invalidArgument("samples do not match \(width)x\(height)x\(components)")
         }
@@ -24,7 +25,7 @@ public enum ImageEncoder {
         samples.withUnsafeBufferPointer { pixels in
             exif.withUnsafeBufferPointer { exifBytes in
                 var options = argus_jpeg_encode_options(
-                    quality: Int32(quality), progressive: progressive ? 1 : 0, ycck: ycck ? 1 : 0,
+                    quality: Int32(quality), progressive: oneScanPerCoefficient ? 2 : (progressive ? 1 : 0), ycck: ycck ? 1 : 0,
                     exif: exifBytes.baseAddress, exif_length: exifBytes.count)
                 argus_jpeg_encode(pixels.baseAddress, Int32(width), Int32(height),
                                   argus_jpeg_input(rawValue: UInt32(components)), &options, &result)

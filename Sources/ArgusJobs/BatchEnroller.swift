@@ -187,7 +187,11 @@ public final class BatchEnroller: Sendable {
         }
         if !pending.isEmpty {
             do {
-                let descriptors = try pipeline.embedder.descriptors(for: pending.map(\.chip), threads: 1)
+                // One chip per network call: OpenBLAS's sgemm sums in an order that depends on the matrix
+                // shape, so a chip's descriptor differs in its last bits with the batch it shares
+                // (measured: up to 2e-7), and a resumed run composes its batches differently. Alone,
+                // every chip gets the same bits in every run.
+                let descriptors = try pending.map { try pipeline.embedder.descriptors(for: [$0.chip], threads: 1)[0] }
                 for (p, descriptor) in zip(pending, descriptors) {
                     let q = p.face.quality
                     let quality = String(format: "{\"brightness\":%.1f,\"confidence\":%.4f,\"face_size\":%d,\"sharpness\":%.2f}",

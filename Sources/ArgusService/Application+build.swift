@@ -17,30 +17,23 @@ public struct ArgusServiceRuntime: Sendable {
     public static func open(_ configuration: ServiceConfiguration, pipeline: FacePipeline? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) async throws -> ArgusServiceRuntime {
         let lock = try StoreLock(dataDirectory: configuration.dataDirectory)
-        let store = try ArgusStore(dataDirectory: configuration.dataDirectory)
-        let vault = try KeyVault.open(dataDirectory: configuration.dataDirectory, environment: environment)
-        let tenant = try store.defaultTenant(vault: vault)
-        var firstKey: String?
-        if try store.meta("first_key_issued") == nil {
-            firstKey = try store.createCredential(tenant: tenant.id, mode: .test, kind: .secret, scopes: [], name: "first key").secret
-            try store.setMeta("first_key_issued", ISO8601DateFormatter().string(from: Date()))
-        }
-        let tokens = try await SessionTokens(store: store, vault: vault, configuration: configuration)
+        let store = try ArgusStore(dataDirectory: configuration.dataDirectory, environment: environment)
+        // A first key only for a store with no credential at all: never a fresh secret in the logs
+        // of a server whose operator already made keys.
+        let firstKey = try store.issueFirstKey()?.secret
+        let tokens = try await SessionTokens(store: store, vault: store.vault, configuration: configuration)
         let facePipeline = try pipeline ?? FacePipeline(models: ModelDirectory(path: configuration.modelsDirectory))
         let galleries = GalleryRegistry(dimension: FaceEmbedder.dimension)
-        var keys: [String: SymmetricKeyBox] = [:]
         var loaded = 0
         for face in try store.allFaces() {
-            let key = try keys[face.tenantID] ?? SymmetricKeyBox(try store.dataKey(tenant: face.tenantID, vault: vault))
-            keys[face.tenantID] = key
-            let template = try KeyVault.openTemplate(face.sealedTemplate, key: key.key, faceID: face.id)
+            let template = try KeyVault.openTemplate(face.sealedTemplate, key: try store.dataKey(tenant: face.tenantID), faceID: face.id)
             try galleries.add(face: face.id, subject: face.subjectID, template: template,
                               key: .init(tenant: face.tenantID, mode: face.mode, gallery: face.gallery))
             loaded += 1
         }
         logger.info("store opened", metadata: ["path": "\(store.path)", "templates": "\(loaded)"])
-        let deps = ServiceDependencies(configuration: configuration, store: store, vault: vault, tokens: tokens, galleries: galleries,
-                                       faces: FaceAnalysisService(pipeline: facePipeline))
+        let deps = ServiceDependencies(configuration: configuration, store: store, tokens: tokens, galleries: galleries,
+                                       faces: FaceAnalysisService(pipeline: facePipeline, configuration: configuration))
         return ArgusServiceRuntime(deps: deps, lock: lock, firstKey: firstKey)
     }
 
@@ -53,6 +46,8 @@ public struct ArgusServiceRuntime: Sendable {
         router.add(middleware: AuthenticationMiddleware(store: deps.store, tokens: deps.tokens,
                                                         limiter: RateLimiter(rate: deps.configuration.rateLimitPerSecond,
                                                                              burst: deps.configuration.rateLimitBurst),
+                                                        failures: RateLimiter(rate: deps.configuration.authFailuresPerSecond,
+                                                                              burst: deps.configuration.authFailureBurst),
                                                         maxBodyBytes: deps.configuration.maxBodyBytes))
         MetaController(deps: deps, metrics: metrics, openAPI: OpenAPIDocument.data).register(router)
         KeysController(deps: deps).register(router)

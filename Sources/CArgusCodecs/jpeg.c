@@ -50,6 +50,26 @@ static void argus_jpeg_emit_message(j_common_ptr cinfo, int level) {
 
 static void argus_jpeg_output_message(j_common_ptr cinfo) { (void)cinfo; }
 
+// A progressive JPEG may legally hold thousands of scans, each a full pass over the coefficients:
+// a small file can cost seconds of CPU. libjpeg calls the progress monitor between passes, and
+// `input_scan_number` counts the scans read so far; past the limit the decode fails as corrupt.
+typedef struct {
+    struct jpeg_progress_mgr base;  // must be first
+    int max_scans;
+} argus_jpeg_progress;
+
+static void argus_jpeg_progress_monitor(j_common_ptr cinfo) {
+    if (!cinfo->is_decompressor) return;
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    argus_jpeg_progress *progress = (argus_jpeg_progress *)cinfo->progress;
+    if (d->inputctl != NULL && d->input_scan_number > progress->max_scans) {
+        argus_jpeg_error *error = (argus_jpeg_error *)cinfo->err;
+        error->truncated = 0;
+        snprintf(error->message, sizeof(error->message), "more than %d scans", progress->max_scans);
+        longjmp(error->jump, 1);
+    }
+}
+
 static void argus_set_message(char *dst, const char *text) {
     snprintf(dst, 200, "%s", text);
 }
@@ -122,8 +142,16 @@ void argus_jpeg_decode(const uint8_t *data, size_t length, uint64_t max_pixels, 
     }
 
     jpeg_create_decompress(&cinfo);
-    // Bounds what progressive and large-image decoding may allocate beyond the output.
-    cinfo.mem->max_memory_to_use = 1024L * 1024L * 1024L;
+    argus_jpeg_progress progress;
+    memset(&progress, 0, sizeof(progress));
+    progress.base.progress_monitor = argus_jpeg_progress_monitor;
+    progress.max_scans = ARGUS_JPEG_MAX_SCANS;
+    cinfo.progress = &progress.base;
+    // Bounds what decoding may allocate beyond the output: a progressive image keeps every DCT
+    // coefficient (2 bytes per sample, at most 3 samples a pixel), so the budget follows the pixel
+    // budget instead of a flat gigabyte. libjpeg-turbo has no backing store: past it, decoding fails.
+    uint64_t budget = max_pixels * 6u + (64u << 20);
+    cinfo.mem->max_memory_to_use = (long)(budget > (1024ull << 20) ? (1024ull << 20) : budget);
     jpeg_mem_src(&cinfo, data, (unsigned long)length);
     jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&cinfo, TRUE);
@@ -229,7 +257,29 @@ void argus_jpeg_encode(const uint8_t *pixels, int32_t width, int32_t height, arg
     jpeg_set_defaults(&cinfo);
     if (input == ARGUS_JPEG_IN_CMYK) jpeg_set_colorspace(&cinfo, options->ycck ? JCS_YCCK : JCS_CMYK);
     jpeg_set_quality(&cinfo, options->quality < 1 ? 1 : (options->quality > 100 ? 100 : options->quality), TRUE);
-    if (options->progressive) jpeg_simple_progression(&cinfo);
+    if (options->progressive == 2) {
+        // A legal but extreme progressive script: the DC of all components, then every AC
+        // coefficient of every component in a scan of its own (1 + 63 x components scans).
+        int n = 1 + 63 * cinfo.num_components;
+        jpeg_scan_info *script = (jpeg_scan_info *)(*cinfo.mem->alloc_small)((j_common_ptr)&cinfo, JPOOL_PERMANENT,
+                                                                             (size_t)n * sizeof(jpeg_scan_info));
+        memset(script, 0, (size_t)n * sizeof(jpeg_scan_info));
+        script[0].comps_in_scan = cinfo.num_components;
+        for (int c = 0; c < cinfo.num_components; c++) script[0].component_index[c] = c;
+        int s = 1;
+        for (int c = 0; c < cinfo.num_components; c++) {
+            for (int k = 1; k < 64; k++, s++) {
+                script[s].comps_in_scan = 1;
+                script[s].component_index[0] = c;
+                script[s].Ss = k;
+                script[s].Se = k;
+            }
+        }
+        cinfo.scan_info = script;
+        cinfo.num_scans = n;
+    } else if (options->progressive) {
+        jpeg_simple_progression(&cinfo);
+    }
     jpeg_start_compress(&cinfo, TRUE);
     if (options->exif != NULL && options->exif_length > 0 && options->exif_length <= 65533 - 6) {
         unsigned char *segment = malloc(options->exif_length + 6);

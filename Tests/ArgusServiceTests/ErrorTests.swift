@@ -26,7 +26,7 @@ struct ErrorTests {
             #expect(try await client.call(.get, "/v1/subjects", auth: "garbage").errorCode == "invalid_credentials")
 
             // Expired: rolled with no overlap.
-            let tenant = try runtime.store.defaultTenantID(environment: [:])
+            let tenant = try runtime.store.defaultTenantID
             let spare = try runtime.store.createCredential(tenant: tenant, mode: .test, kind: .secret, scopes: [])
             _ = try runtime.store.roll(credentialID: spare.credential.id, overlap: 0)
             let expired = try await client.call(.get, "/v1/ping", auth: spare.secret)
@@ -106,7 +106,7 @@ struct ErrorTests {
                 ("post", "/v1/keys"), ("get", "/v1/keys"), ("post", "/v1/keys/{id}/roll"), ("delete", "/v1/keys/{id}"),
                 ("post", "/v1/subjects"), ("get", "/v1/subjects"), ("get", "/v1/subjects/{id}"), ("delete", "/v1/subjects/{id}"),
                 ("post", "/v1/subjects/{id}/faces"), ("delete", "/v1/subjects/{id}/faces/{face_id}"), ("post", "/v1/verify"),
-                ("post", "/v1/identify"), ("post", "/v1/sessions"), ("delete", "/v1/sessions/{id}"),
+                ("post", "/v1/identify"), ("post", "/v1/sessions"), ("delete", "/v1/sessions/{id}"), ("get", "/v1/galleries"),
             ]
             for (method, path) in routes { #expect(paths[path]?[method] != nil, "\(method) \(path) missing from openapi.json") }
             let documented = paths.flatMap { p in p.value.keys.map { ($0, p.key) } }
@@ -119,8 +119,9 @@ struct ErrorTests {
                 #expect(!(reply.status == .notFound && (reply.json["error"] as? [String: Any])?["message"].map { "\($0)".hasPrefix("route") } == true),
                         "\(method) \(path) is not routed")
             }
-            let metrics = try await client.call(.get, "/metrics")
+            let metrics = try await client.call(.get, "/metrics", auth: key)
             #expect(metrics.status == .ok)
+            #expect(try await client.call(.get, "/metrics").status == .unauthorized)
             let jwks = try await client.call(.get, "/.well-known/jwks.json")
             let keys = try #require(jwks.json["keys"] as? [[String: Any]])
             #expect(keys.count == 1 && keys.first?["crv"] as? String == "Ed25519" && keys.first?["d"] == nil)

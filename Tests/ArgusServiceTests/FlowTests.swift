@@ -101,7 +101,7 @@ struct FlowTests {
         try await ServiceHarness.withService { runtime, client in
             let key = try #require(runtime.firstKey)
             let subject = try #require(try await client.call(.post, "/v1/subjects", auth: key, json: [:]).json["id"] as? String)
-            let tenant = try runtime.store.defaultTenantID(environment: [:])
+            let tenant = try runtime.store.defaultTenantID
             let live = try runtime.store.createCredential(tenant: tenant, mode: .live, kind: .secret, scopes: []).secret
             #expect(live.hasPrefix("sk_live_"))
             #expect(try await client.call(.get, "/v1/subjects/\(subject)", auth: live).status == .notFound)

@@ -60,7 +60,8 @@ enum ServiceHarness {
 }
 
 /// Small conveniences over the test client: JSON in, JSON out.
-struct Reply {
+struct Reply: @unchecked Sendable {
+    // @unchecked: an immutable value; `json` holds only JSONSerialization's immutable values.
     let status: HTTPResponse.Status
     let json: [String: Any]
     let headers: HTTPFields

@@ -72,13 +72,14 @@ struct TokenAttackTests {
                 tweak(&c)
                 return try await runtime.deps.tokens.mint(c)
             }
-            try await expectRefused(try await signed { $0.exp = now - 120 }, "expired", code: "expired_credentials")
+            try await expectRefused(try await signed { $0.exp = now - 120 }, "expired", code: "token_expired")
             try await expectRefused(try await signed { $0.nbf = now + 600 }, "not yet valid")
             try await expectRefused(try await signed { $0.aud = "someone-else" }, "wrong audience")
             try await expectRefused(try await signed { $0.iss = "evil" }, "wrong issuer")
             try await expectRefused(try await signed { $0.jti = "ses_unknown" }, "unknown session")
-            // Within the 60 s skew an expired token still works (and is not used up by this check).
-            #expect(try await client.call(.get, "/v1/ping", auth: try await signed { $0.exp = now - 30 }).status == .ok)
+            // No skew past exp for the server's own tokens: a second late is expired (401 token_expired, the SDK's refresh cue).
+            try await expectRefused(try await signed { $0.exp = now - 1 }, "just expired", code: "token_expired")
+            #expect(try await client.call(.get, "/v1/ping", auth: try await signed { $0.exp = now + 60 }).status == .ok)
 
             // Misuse: another subject, another purpose; attempts are counted; success spends; revocation.
             let otherSubject = try await client.call(.post, "/v1/verify", auth: token, json: ["subject_id": other, "image": probe])

@@ -18,6 +18,17 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     /// Token bucket per credential: sustained requests per second and burst.
     public var rateLimitPerSecond = 50.0
     public var rateLimitBurst = 100.0
+    /// Failed authentications per client address: sustained per second and burst.
+    public var authFailuresPerSecond = 1.0
+    public var authFailureBurst = 20.0
+    /// Largest image, in pixels, the API decodes (the CLI allows 40 MP): with `analysisThreads`
+    /// it bounds decode memory (about 3 bytes a pixel for each image being decoded).
+    public var maxImagePixels = 25_000_000
+    /// Threads of the analysis executor (0: one per core), jobs that may wait for one, and how
+    /// long a job may wait before it is refused with 503 `overloaded`.
+    public var analysisThreads = 0
+    public var analysisQueueLimit = 64
+    public var analysisDeadlineMilliseconds = 30_000
     public var issuer = "argus"
     public var audience = "argus-session"
 

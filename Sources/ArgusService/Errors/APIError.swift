@@ -28,6 +28,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         if !requestID.isEmpty { headers[.argusRequestID] = requestID }
+        if status == .tooManyRequests || status == .serviceUnavailable { headers[.retryAfter] = "1" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -36,6 +37,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
                                              "No credentials: send Authorization: Bearer sk_… | rk_… | tok_…, or x-client-key and x-client-secret")
     static let invalidCredentials = APIError(.unauthorized, type: "authentication_error", code: "invalid_credentials", "The credentials are not valid")
     static let expiredCredentials = APIError(.unauthorized, type: "authentication_error", code: "expired_credentials", "The credentials have expired")
+    /// A session token past its `exp`: the mobile SDK convention refreshes on this code.
+    static let tokenExpired = APIError(.unauthorized, type: "authentication_error", code: "token_expired", "The session token has expired")
     static let revokedCredentials = APIError(.unauthorized, type: "authentication_error", code: "revoked_credentials", "The credentials were revoked")
     // Permission (403)
     static func insufficientScope(_ scope: String) -> APIError {
@@ -57,6 +60,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
                  "Unsupported content type \(got): send application/json, image/jpeg, image/png or multipart/form-data")
     }
     static let rateLimited = APIError(.tooManyRequests, type: "rate_limit_error", code: "rate_limited", "Too many requests for this credential")
+    static let tooManyFailures = APIError(.tooManyRequests, type: "rate_limit_error", code: "rate_limited",
+                                          "Too many failed authentications from this address; retry later")
+    /// The analysis queue is full, or the request's deadline passed while it waited.
+    static let overloaded = APIError(.serviceUnavailable, type: "api_error", code: "overloaded", "The server is overloaded; retry later")
     // Faces (422)
     static func face(_ code: String, _ message: String) -> APIError {
         APIError(.unprocessableContent, type: "face_error", code: code, message)

@@ -33,11 +33,14 @@ public struct ArgusRequestContext: AuthRequestContext, RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Principal?
     public var requestID: String
+    /// The peer's IP address (failed authentications are rate limited by it).
+    public let clientAddress: String
 
     public init(source: Source) {
         coreContext = .init(source: source)
         identity = nil
         requestID = "req_" + Secrets.random(bytes: 9)
+        clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// The caller; the authentication middleware guarantees one on every protected route.

@@ -20,7 +20,6 @@ enum JSONResponse {
 struct ServiceDependencies: Sendable {
     let configuration: ServiceConfiguration
     let store: ArgusStore
-    let vault: KeyVault
     let tokens: SessionTokens
     let galleries: GalleryRegistry
     let faces: FaceAnalysisService

@@ -1,63 +1,125 @@
-import ArgusImaging
 public import Foundation
 public import Hummingbird
+import NIOCore
 
-/// Reading bodies: capped while streaming, decoded to JSON objects or to images.
-struct RequestBody {
+/// Reading bodies: capped while streaming (413 `payload_too_large` past the cap, chunked or not),
+/// decoded into the route's typed request, or to an image. Malformed bodies are 400
+/// `invalid_request` naming the field and what was expected.
+struct RequestBody: Sendable {
     let maxBytes: Int
 
-    func bytes(_ request: Request) async throws -> Data {
+    func bytes(_ request: Request) async throws -> [UInt8] {
         do {
             let buffer = try await request.body.collect(upTo: maxBytes)
-            return Data(buffer.readableBytesView)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw APIError.payloadTooLarge(maxBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError.payloadTooLarge(maxBytes)
         }
     }
 
-    /// A JSON object body (an empty body reads as `{}`).
-    func json(_ request: Request) async throws -> [String: Any] {
-        let type = request.headers[.contentType] ?? "application/json"
-        guard type.lowercased().hasPrefix("application/json") else { throw APIError.unsupportedMediaType(type) }
-        let data = try await bytes(request)
-        if data.isEmpty { return [:] }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw APIError.invalidRequest("The body is not a JSON object")
-        }
-        return object
+    /// A JSON object body decoded as `T` (an empty body reads as `{}`).
+    func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+        let contentType = request.headers[.contentType] ?? "application/json"
+        guard contentType.lowercased().hasPrefix("application/json") else { throw APIError.unsupportedMediaType(contentType) }
+        return try Self.decode(type, json: try await bytes(request))
     }
 
-    /// An image from a raw `image/jpeg`/`image/png` body, a multipart form (the first file part),
-    /// or a JSON object's base64 `field`. Returns the bytes and any other JSON fields.
-    func image(_ request: Request, field: String = "image") async throws -> (bytes: [UInt8], fields: [String: Any]) {
-        let type = (request.headers[.contentType] ?? "").lowercased()
+    static func decode<T: Decodable>(_ type: T.Type, json: [UInt8]) throws -> T {
+        let data = json.isEmpty ? Data("{}".utf8) : Data(json)
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let error as DecodingError {
+            throw APIError.invalidRequest(Self.describe(error))
+        } catch {
+            throw APIError.invalidRequest("The body is not valid JSON")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let p = context.codingPath.reduce(into: "") { out, key in
+                if let i = key.intValue { out += "[\(i)]" } else { out += (out.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return p.isEmpty ? "the body" : p
+        }
+        switch error {
+        case .typeMismatch(let type, let context): return "\(path(context)): expected \(Self.name(of: type))"
+        case .valueNotFound(let type, let context): return "\(path(context)): expected \(Self.name(of: type)), got null"
+        case .keyNotFound(let key, _): return "\(key.stringValue) is required"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "The body is not a valid JSON object" : "\(path(context)): invalid value"
+        @unknown default: return "The body is not valid"
+        }
+    }
+
+    private static func name(of type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Bool.Type: return "a boolean"
+        case is Int.Type: return "an integer"
+        case is Float.Type, is Double.Type: return "a number"
+        case is [String].Type: return "an array of strings"
+        default: return type == [String: Any].self ? "an object" : "\(type)"
+        }
+    }
+
+    /// A photo sent as a raw `image/jpeg`/`image/png` body, a multipart form (its file part and
+    /// small text fields), or a JSON object with a base64 `image` field.
+    struct ImageInput: Sendable {
+        var bytes: [UInt8]
+        /// Text fields sent beside the image (multipart parts or JSON members).
+        var fields: EnrollmentFields
+    }
+
+    /// The optional fields of an enrolment body.
+    struct EnrollmentFields: Decodable, Sendable {
+        var image: String?
+        var gallery: String?
+        var dedup: Bool?
+        var isEmpty: Bool { gallery == nil && dedup == nil }
+    }
+
+    func image(_ request: Request) async throws -> ImageInput {
+        let original = request.headers[.contentType] ?? ""
+        let type = original.lowercased()
         if type.hasPrefix("image/jpeg") || type.hasPrefix("image/png") {
-            return ([UInt8](try await bytes(request)), [:])
+            return ImageInput(bytes: try await bytes(request), fields: .init())
         }
         if type.hasPrefix("multipart/form-data") {
-            guard let boundary = type.components(separatedBy: "boundary=").last?.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")),
-                  !boundary.isEmpty else { throw APIError.invalidRequest("multipart body without a boundary") }
-            let original = request.headers[.contentType] ?? ""
-            let exact = original.components(separatedBy: "boundary=").last?.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")) ?? boundary
-            guard let part = Multipart.firstFile(in: try await bytes(request), boundary: exact) else {
-                throw APIError.invalidRequest("multipart body has no file part")
+            let form: MultipartForm
+            do {
+                form = try MultipartForm(body: try await bytes(request), boundary: try MultipartForm.boundary(contentType: original))
+            } catch let failure as MultipartForm.Failure {
+                switch failure {
+                case .badBoundary: throw APIError.invalidRequest("multipart body needs a boundary of 1…\(MultipartForm.maxBoundaryLength) characters")
+                case .tooManyParts: throw APIError.invalidRequest("multipart body has more than \(MultipartForm.maxParts) parts")
+                case .malformed(let why): throw APIError.invalidRequest("malformed multipart body: \(why)")
+                }
             }
-            return ([UInt8](part), [:])
+            guard let file = form.file else { throw APIError.invalidRequest("multipart body has no file part") }
+            var fields = EnrollmentFields()
+            fields.gallery = form.fields["gallery"]
+            if let dedup = form.fields["dedup"] {
+                guard let value = Bool(dedup.lowercased()) else { throw APIError.invalidRequest("dedup: expected true or false") }
+                fields.dedup = value
+            }
+            return ImageInput(bytes: file, fields: fields)
         }
         if type.isEmpty || type.hasPrefix("application/json") {
-            let object = try await json(request)
-            guard let encoded = object[field] as? String else { throw APIError.invalidRequest("\(field) (base64) is required") }
-            guard let data = Data(base64Encoded: Self.stripDataURL(encoded), options: .ignoreUnknownCharacters) else {
-                throw APIError.invalidRequest("\(field) is not valid base64")
-            }
-            return ([UInt8](data), object)
+            var fields = try Self.decode(EnrollmentFields.self, json: try await bytes(request))
+            let bytes = try Self.base64Image(fields.image, "image")
+            fields.image = nil
+            return ImageInput(bytes: bytes, fields: fields)
         }
-        throw APIError.unsupportedMediaType(type)
+        throw APIError.unsupportedMediaType(original)
     }
 
-    static func base64Image(_ object: [String: Any], _ field: String) throws -> [UInt8] {
-        guard let encoded = object[field] as? String else { throw APIError.invalidRequest("\(field) (base64) is required") }
-        guard let data = Data(base64Encoded: stripDataURL(encoded), options: .ignoreUnknownCharacters) else {
+    /// The bytes of a base64 (or data: URL) image field.
+    static func base64Image(_ encoded: String?, _ field: String) throws -> [UInt8] {
+        guard let encoded else { throw APIError.invalidRequest("\(field) (base64) is required") }
+        guard let data = Data(base64Encoded: stripDataURL(encoded), options: .ignoreUnknownCharacters), !data.isEmpty else {
             throw APIError.invalidRequest("\(field) is not valid base64")
         }
         return [UInt8](data)
@@ -66,29 +128,5 @@ struct RequestBody {
     static func stripDataURL(_ s: String) -> String {
         if s.hasPrefix("data:"), let comma = s.firstIndex(of: ",") { return String(s[s.index(after: comma)...]) }
         return s
-    }
-}
-
-/// The one piece of multipart/form-data parsing the API needs: the first part that carries a file.
-enum Multipart {
-    static func firstFile(in body: Data, boundary: String) -> Data? {
-        let delimiter = Data("--\(boundary)".utf8)
-        var parts: [Data] = []
-        var searchStart = body.startIndex
-        var previous: Data.Index?
-        while let range = body.range(of: delimiter, in: searchStart..<body.endIndex) {
-            if let p = previous { parts.append(body[p..<range.lowerBound]) }
-            previous = range.upperBound
-            searchStart = range.upperBound
-        }
-        for part in parts {
-            guard let headerEnd = part.range(of: Data("\r\n\r\n".utf8)) else { continue }
-            let headers = String(decoding: part[part.startIndex..<headerEnd.lowerBound], as: UTF8.self).lowercased()
-            guard headers.contains("filename=") || headers.contains("content-type: image/") || headers.contains("name=\"image\"") else { continue }
-            var content = part[headerEnd.upperBound...]
-            if content.suffix(2) == Data("\r\n".utf8) { content = content.dropLast(2) }
-            return Data(content)
-        }
-        return nil
     }
 }

@@ -27,25 +27,34 @@ struct KeyVault: Sendable {
         }
         let path = (dataDirectory as NSString).appendingPathComponent("master.key")
         if let existing = FileManager.default.contents(atPath: path) {
+            try PrivateFiles.restrict(path)
             guard let bytes = Data(base64Encoded: String(decoding: existing, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
                   bytes.count == 32 else { throw Failure.badMasterKey("\(path) is not base64 of 32 bytes") }
             return KeyVault(master: SymmetricKey(data: bytes))
         }
+        // Callers hold the store's initialisation lock, so only one process ever creates the key;
+        // the file is 0600 from its first byte and appears whole (see `PrivateFiles.createSecret`).
         let key = SymmetricKey(size: .bits256)
         let encoded = key.withUnsafeBytes { Data($0).base64EncodedString() }
-        guard FileManager.default.createFile(atPath: path, contents: Data((encoded + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw Failure.io("cannot create \(path)")
-        }
+        try PrivateFiles.createSecret(path, contents: Data((encoded + "\n").utf8))
         return KeyVault(master: key)
     }
 
-    func newWrappedDataKey() throws -> Data {
+    /// The AAD of a tenant's wrapped data key names its tenant, so rows cannot be swapped.
+    static func dataKeyContext(tenant: String) -> String { "tenant-data-key:\(tenant)" }
+    /// The AAD of a wrapped signing key names its kid.
+    static func signingKeyContext(kid: String) -> String { "signing-key:\(kid)" }
+    /// What stores written before owner-bound AADs used (read once by the migration).
+    static let legacyDataKeyContext = "tenant-data-key"
+    static let legacySigningKeyContext = "signing-key"
+
+    func newWrappedDataKey(tenant: String) throws -> Data {
         let key = SymmetricKey(size: .bits256)
-        return try wrap(key.withUnsafeBytes { Data($0) }, context: "tenant-data-key")
+        return try wrap(key.withUnsafeBytes { Data($0) }, context: Self.dataKeyContext(tenant: tenant))
     }
 
-    func unwrapDataKey(_ wrapped: Data) throws -> SymmetricKey {
-        SymmetricKey(data: try unwrap(wrapped, context: "tenant-data-key"))
+    func unwrapDataKey(_ wrapped: Data, tenant: String) throws -> SymmetricKey {
+        SymmetricKey(data: try unwrap(wrapped, context: Self.dataKeyContext(tenant: tenant)))
     }
 
     func wrap(_ plaintext: Data, context: String) throws -> Data {

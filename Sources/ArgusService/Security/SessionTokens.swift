@@ -26,7 +26,8 @@ public struct SessionClaims: JWTPayload, Equatable {
 ///
 /// Verification pins everything before the signature is even checked: the algorithm must be
 /// EdDSA, `typ` JWT, and `kid` one of our own signing keys (never a key the token names or
-/// embeds). Then the signature, issuer, audience and times (±60 s skew) are checked.
+/// embeds). Then the signature, issuer, audience and times are checked: `exp` exactly (this server
+/// issues and checks its own tokens), `nbf`/`iat` with 60 s of skew for nodes' clocks.
 /// Signing keys rotate; retired keys verify until the longest-lived token they signed expires.
 final class SessionTokens: Sendable {
     static let skew: TimeInterval = 60
@@ -49,7 +50,7 @@ final class SessionTokens: Sendable {
         self.vault = vault
         self.configuration = configuration
         for row in try store.signingKeys() {
-            let raw = try vault.unwrap(row.sealed, context: "signing-key")
+            let raw = try vault.unwrap(row.sealed, context: KeyVault.signingKeyContext(kid: row.kid))
             let key = try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
             await collection.add(eddsa: EdDSA.PrivateKey(backing: key), kid: JWKIdentifier(string: row.kid))
             keys.withLock { $0.append(SigningKey(kid: row.kid, key: key, createdAt: row.createdAt, retiredAt: row.retiredAt)) }
@@ -67,7 +68,7 @@ final class SessionTokens: Sendable {
     func rotate(now: Date = Date()) async throws {
         let key = Curve25519.Signing.PrivateKey()
         let kid = "sig_" + Secrets.random(bytes: 9)
-        try store.insertSigningKey(kid: kid, sealed: try vault.wrap(key.rawRepresentation, context: "signing-key"), retiring: true)
+        try store.insertSigningKey(kid: kid, sealed: try vault.wrap(key.rawRepresentation, context: KeyVault.signingKeyContext(kid: kid)), retiring: true)
         await collection.add(eddsa: EdDSA.PrivateKey(backing: key), kid: JWKIdentifier(string: kid))
         keys.withLock { all in
             all = all.map { $0.retiredAt == nil ? SigningKey(kid: $0.kid, key: $0.key, createdAt: $0.createdAt, retiredAt: now) : $0 }
@@ -113,7 +114,8 @@ final class SessionTokens: Sendable {
         guard claims.iss == configuration.issuer, claims.aud == configuration.audience, claims.mode == mode.rawValue else {
             throw .invalidCredentials
         }
-        guard Double(claims.exp) + Self.skew > t else { throw .expiredCredentials }
+        // No allowance past `exp`: this server is the only issuer and verifier of these tokens.
+        guard Double(claims.exp) > t else { throw .tokenExpired }
         guard Double(claims.nbf) - Self.skew <= t, Double(claims.iat) - Self.skew <= t else { throw .invalidCredentials }
         return claims
     }

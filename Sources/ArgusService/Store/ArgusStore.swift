@@ -8,21 +8,50 @@ import Synchronization
 public final class ArgusStore: Sendable {
     let pool: DatabasePool
     public let path: String
+    public let directory: String
+    let vault: KeyVault
+    /// The tenant a store starts with.
+    public let defaultTenantID: String
     /// When each credential's `last_used_at` was last written (see `touch`).
     let lastTouched = Mutex<[String: Double]>([:])
+    /// Tenants' data keys, unwrapped once.
+    let dataKeys = Mutex<[String: SymmetricKeyBox]>([:])
 
-    public init(dataDirectory: String) throws {
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        path = (dataDirectory as NSString).appendingPathComponent("argus.sqlite")
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            try db.execute(sql: "PRAGMA foreign_keys = ON")
+    public enum Failure: Error, CustomStringConvertible {
+        case missing(String)
+        public var description: String {
+            switch self {
+            case .missing(let path): return "no Argus store at \(path) (start `argus serve --data-dir` there, or create a key with `argus keys create`)"
+            }
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+    }
+
+    /// Opens the store in `dataDirectory`. With `create`, a missing store is made (directory 0700,
+    /// files 0600, a master key and a default tenant); without it, a missing store is an error and
+    /// nothing is written. First-use initialisation is serialised across processes.
+    public init(dataDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment, create: Bool = true) throws {
+        let path = (dataDirectory as NSString).appendingPathComponent("argus.sqlite")
+        guard create || FileManager.default.fileExists(atPath: path) else { throw Failure.missing(dataDirectory) }
+        directory = dataDirectory
+        self.path = path
+        try PrivateFiles.directory(dataDirectory)
+        (pool, vault, defaultTenantID) = try InitializationLock.run(dataDirectory: dataDirectory) {
+            // SQLite gives its -wal and -shm files the main file's mode: create that 0600 first.
+            try PrivateFiles.touch(path)
+            for suffix in ["-wal", "-shm"] { try PrivateFiles.restrict(path + suffix) }
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(5)
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: "PRAGMA foreign_keys = ON")
+            }
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+            for suffix in ["-wal", "-shm"] { try PrivateFiles.restrict(path + suffix) }
+            let vault = try KeyVault.open(dataDirectory: dataDirectory, environment: environment)
+            try Self.bindKeysToOwners(pool, vault: vault)
+            return (pool, vault, try Self.defaultTenant(pool, vault: vault))
+        }
     }
 
     static var migrator: DatabaseMigrator {
@@ -60,6 +89,11 @@ public final class ArgusStore: Sendable {
                     operation TEXT NOT NULL, subject_id TEXT, outcome TEXT NOT NULL, request_id TEXT);
                 """)
         }
+        m.registerMigration("v2") { db in
+            // Audit rows name the object acted on (a roll names the old and the new key).
+            try db.execute(sql: "ALTER TABLE audit ADD COLUMN target_id TEXT")
+            try db.execute(sql: "CREATE INDEX sessions_credential ON sessions(credential_id)")
+        }
         return m
     }
 
@@ -71,11 +105,30 @@ public final class ArgusStore: Sendable {
         try pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value]) }
     }
 
-    /// Appends to the audit table: who did what to which subject, and the outcome. Never images or templates.
-    func audit(tenant: String?, credential: String?, operation: String, subject: String?, outcome: String, requestID: String?) {
-        try? pool.write { db in
-            try db.execute(sql: "INSERT INTO audit(at, tenant_id, credential_id, operation, subject_id, outcome, request_id) VALUES (?,?,?,?,?,?,?)",
-                           arguments: [Date().timeIntervalSince1970, tenant, credential, operation, subject, outcome, requestID])
+    /// Appends to the audit table: who did what to which subject or object, and the outcome. Never
+    /// images or templates. A failed write is retried once and then thrown: no row is dropped silently.
+    public func audit(tenant: String?, credential: String?, operation: String, subject: String? = nil, target: String? = nil,
+               outcome: String, requestID: String?) throws {
+        let write = { [pool] in
+            try pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO audit(at, tenant_id, credential_id, operation, subject_id, target_id, outcome, request_id) VALUES (?,?,?,?,?,?,?,?)
+                    """, arguments: [Date().timeIntervalSince1970, tenant, credential, operation, subject, target, outcome, requestID])
+            }
+        }
+        do { try write() } catch { try write() }
+    }
+
+    /// Audit rows, newest last (for operators and tests).
+    public func auditRows(tenant: String? = nil) throws -> [[String: String]] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE ? IS NULL OR tenant_id = ? ORDER BY id", arguments: [tenant, tenant]).map { row in
+                var out: [String: String] = [:]
+                for column in ["tenant_id", "credential_id", "operation", "subject_id", "target_id", "outcome", "request_id"] {
+                    if let v: String = row[column] { out[column] = v }
+                }
+                return out
+            }
         }
     }
 }

@@ -30,6 +30,11 @@ public struct Credential: Sendable, Equatable {
     /// Secret keys hold every scope; others only theirs.
     public func allows(_ scope: Scope) -> Bool { kind == .secret || scopes.contains(scope) }
 
+    /// Whether it is live at `now`: neither revoked nor expired.
+    public func isLive(at now: Date = Date()) -> Bool {
+        revokedAt == nil && (expiresAt.map { $0 > now } ?? true)
+    }
+
     init(row: Row) {
         id = row["id"]
         tenantID = row["tenant_id"]
@@ -91,6 +96,16 @@ extension ArgusStore {
         return IssuedCredential(credential: record, secret: secret, clientKey: clientKey)
     }
 
+    /// On a store with no credential at all, creates the default tenant's first test-mode secret
+    /// key (serialised with other first uses, so two processes never both create one).
+    public func issueFirstKey() throws -> IssuedCredential? {
+        try InitializationLock.run(dataDirectory: directory) {
+            let none = try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM credentials LIMIT 1") == nil }
+            guard none else { return nil }
+            return try createCredential(tenant: defaultTenantID, mode: .test, kind: .secret, scopes: [], name: "first key")
+        }
+    }
+
     public func credential(id: String) throws -> Credential? {
         try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM credentials WHERE id = ?", arguments: [id]).map(Credential.init(row:)) }
     }
@@ -112,13 +127,18 @@ extension ArgusStore {
         }
     }
 
-    /// Replaces a credential by a new one with the same kind, mode and scopes; the old one keeps
-    /// working for `overlap` seconds (0 = it stops now).
-    public func roll(credentialID: String, overlap: TimeInterval) throws -> IssuedCredential {
-        guard let old = try credential(id: credentialID), old.revokedAt == nil else { throw APIError.notFound("key") }
+    /// Replaces a live credential by a new one with the same kind, mode, scopes and lifetime; the
+    /// old one keeps working for `overlap` seconds (0 = it stops now). Revoked and expired
+    /// credentials are not rolled: that would resurrect a key its owner meant to end.
+    public func roll(credentialID: String, overlap: TimeInterval, now: Date = Date()) throws -> IssuedCredential {
+        guard let old = try credential(id: credentialID) else { throw APIError.notFound("key") }
+        guard old.revokedAt == nil else { throw APIError.invalidRequest("key \(old.id) is revoked and cannot be rolled") }
+        if let expires = old.expiresAt, expires <= now { throw APIError.invalidRequest("key \(old.id) has expired and cannot be rolled") }
+        // The new key lives as long as the old one was meant to, counted from now.
+        let lifetime = old.expiresAt.map { $0.timeIntervalSince(old.createdAt) }
         let fresh = try createCredential(tenant: old.tenantID, mode: old.mode, kind: old.kind, scopes: old.scopes, name: old.name,
-                                         expiresAt: old.expiresAt)
-        let until = Date().timeIntervalSince1970 + max(0, overlap)
+                                         expiresAt: lifetime.map { now.addingTimeInterval($0) })
+        let until = now.timeIntervalSince1970 + max(0, overlap)
         try pool.write { db in
             try db.execute(sql: "UPDATE credentials SET expires_at = min(coalesce(expires_at, ?), ?), rolled_to = ? WHERE id = ?",
                            arguments: [until, until, fresh.credential.id, credentialID])
@@ -126,13 +146,17 @@ extension ArgusStore {
         return fresh
     }
 
-    /// Revokes at once. - Returns: whether the credential existed and was live.
+    /// Revokes at once, with every live session the credential minted (a token never outlives
+    /// the authority that minted it). - Returns: whether the credential existed and was live.
     @discardableResult
     public func revoke(credentialID: String) throws -> Bool {
         try pool.write { db in
-            try db.execute(sql: "UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                           arguments: [Date().timeIntervalSince1970, credentialID])
-            return db.changesCount > 0
+            let now = Date().timeIntervalSince1970
+            try db.execute(sql: "UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, credentialID])
+            let changed = db.changesCount > 0
+            try db.execute(sql: "UPDATE sessions SET revoked_at = ? WHERE credential_id = ? AND revoked_at IS NULL AND spent_at IS NULL",
+                           arguments: [now, credentialID])
+            return changed
         }
     }
 

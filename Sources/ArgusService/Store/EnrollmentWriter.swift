@@ -13,11 +13,10 @@ public final class EnrollmentWriter: Sendable {
     let key: SymmetricKeyBox
 
     public init(dataDirectory: String, mode: Mode = .test, environment: [String: String]) throws {
-        store = try ArgusStore(dataDirectory: dataDirectory)
-        let vault = try KeyVault.open(dataDirectory: dataDirectory, environment: environment)
-        tenant = try store.defaultTenant(vault: vault).id
+        store = try ArgusStore(dataDirectory: dataDirectory, environment: environment)
+        tenant = store.defaultTenantID
         self.mode = mode
-        key = SymmetricKeyBox(try store.dataKey(tenant: tenant, vault: vault))
+        key = SymmetricKeyBox(try store.dataKey(tenant: tenant))
     }
 
     /// SHA-256 (hex) of every photo already enrolled in this tenant and mode.

@@ -7,6 +7,8 @@ public struct SessionRecord: Sendable, Equatable {
     public let id: String
     public let tenantID: String
     public let mode: Mode
+    /// The credential that minted it: the session lives only while that credential does.
+    public let credentialID: String
     public let purpose: Purpose
     public let subjectID: String?
     public let customerRef: String
@@ -20,6 +22,7 @@ public struct SessionRecord: Sendable, Equatable {
         id = row["id"]
         tenantID = row["tenant_id"]
         mode = Mode(rawValue: row["mode"]) ?? .test
+        credentialID = row["credential_id"]
         purpose = Purpose(rawValue: row["purpose"]) ?? .verify
         subjectID = row["subject_id"]
         customerRef = row["customer_ref"]
@@ -66,10 +69,16 @@ extension ArgusStore {
         }
     }
 
-    func markSpent(sessionID: String) throws {
-        try pool.write { db in
-            try db.execute(sql: "UPDATE sessions SET spent_at = ? WHERE id = ? AND spent_at IS NULL", arguments: [Date().timeIntervalSince1970, sessionID])
-        }
+    /// Spends a session with its success, atomically: of any number of concurrent successes
+    /// exactly one spends it. - Returns: false when it was already spent or was revoked meanwhile.
+    func spend(sessionID: String) throws -> Bool {
+        try pool.write { db in try Self.spend(db, sessionID: sessionID) }
+    }
+
+    static func spend(_ db: Database, sessionID: String) throws -> Bool {
+        try db.execute(sql: "UPDATE sessions SET spent_at = ? WHERE id = ? AND spent_at IS NULL AND revoked_at IS NULL",
+                       arguments: [Date().timeIntervalSince1970, sessionID])
+        return db.changesCount > 0
     }
 
     func revokeSession(tenant: String, mode: Mode, id: String) throws -> Bool {

@@ -51,8 +51,12 @@ extension ArgusStore {
                 sql += " AND external_id = ?"
                 arguments += [externalID]
             }
-            if let after, let cursor = try Row.fetchOne(db, sql: "SELECT created_at, id FROM subjects WHERE id = ? AND tenant_id = ?",
-                                                        arguments: [after, tenant]) {
+            if let after {
+                // The cursor must be a subject of this tenant and mode; any other id is unknown here.
+                guard let cursor = try Row.fetchOne(db, sql: "SELECT created_at, id FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
+                                                    arguments: [after, tenant, mode.rawValue]) else {
+                    throw APIError.invalidRequest("starting_after: no subject \(after) in this mode")
+                }
                 sql += " AND (created_at > ? OR (created_at = ? AND id > ?))"
                 let at: Double = cursor["created_at"]
                 arguments += [at, at, cursor["id"] as String]
@@ -80,10 +84,15 @@ extension ArgusStore {
         }
     }
 
-    /// Stores a face in one synchronous transaction: once this returns, the enrolment survives a crash.
+    /// Stores a face in one synchronous transaction: once this returns, the enrolment survives a
+    /// crash. With `spending`, the enrolment session is spent in the same transaction, and nothing
+    /// is stored if it was spent (or revoked) meanwhile: one session, one face, under any concurrency.
     func insertFace(id: String, subject: String, tenant: String, mode: Mode, gallery: String, sealedTemplate: Data,
-                    box: [Int], quality: String, imageSHA256: String?) throws {
+                    box: [Int], quality: String, imageSHA256: String?, spending session: String? = nil) throws {
         try pool.write { db in
+            if let session, try !Self.spend(db, sessionID: session) {
+                throw APIError.sessionSpent("This session was already used successfully")
+            }
             try db.execute(sql: """
                 INSERT INTO faces(id, subject_id, tenant_id, mode, gallery, template, box, quality, image_sha256, created_at)
                 VALUES (?,?,?,?,?,?,?,?,?,?)
@@ -113,11 +122,9 @@ extension ArgusStore {
 extension ArgusStore {
     /// Fills the store with `count` subjects of one synthetic (random, unit-length) template each,
     /// sealed like real ones: a gallery of a given size for load tests, without 10,000 photos.
-    public func seedSyntheticSubjects(count: Int, dimension: Int, environment: [String: String]) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let vault = try KeyVault.open(dataDirectory: directory, environment: environment)
-        let tenant = try defaultTenant(vault: vault)
-        let key = try dataKey(tenant: tenant.id, vault: vault)
+    public func seedSyntheticSubjects(count: Int, dimension: Int) throws {
+        let tenant = Tenant(id: defaultTenantID, name: "default")
+        let key = try dataKey(tenant: tenant.id)
         var rng = SystemRandomNumberGenerator()
         let now = Date().timeIntervalSince1970
         try pool.write { db in

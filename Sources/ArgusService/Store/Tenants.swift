@@ -9,35 +9,56 @@ struct Tenant: Sendable {
 }
 
 extension ArgusStore {
-    /// The tenant a fresh store starts with (created on first use).
-    func defaultTenant(vault: KeyVault) throws -> Tenant {
-        if let id = try meta("default_tenant"),
-           let name = try pool.read({ db in try String.fetchOne(db, sql: "SELECT name FROM tenants WHERE id = ?", arguments: [id]) }) {
-            return Tenant(id: id, name: name)
-        }
-        let tenant = Tenant(id: Secrets.identifier("ten"), name: "default")
-        let wrapped = try vault.newWrappedDataKey()
+    /// The default tenant's id, created on a store's first use (the caller holds the init lock).
+    static func defaultTenant(_ pool: DatabasePool, vault: KeyVault) throws -> String {
         try pool.write { db in
+            if let id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'default_tenant'"),
+               try Bool.fetchOne(db, sql: "SELECT 1 FROM tenants WHERE id = ?", arguments: [id]) != nil {
+                return id
+            }
+            let id = Secrets.identifier("ten")
             try db.execute(sql: "INSERT INTO tenants(id, name, created_at, wrapped_data_key) VALUES (?,?,?,?)",
-                           arguments: [tenant.id, tenant.name, Date().timeIntervalSince1970, wrapped])
-            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('default_tenant', ?)", arguments: [tenant.id])
+                           arguments: [id, "default", Date().timeIntervalSince1970, try vault.newWrappedDataKey(tenant: id)])
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('default_tenant', ?)", arguments: [id])
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('aad_bound', '1')")
+            return id
         }
-        return tenant
     }
 
-    func dataKey(tenant: String, vault: KeyVault) throws -> SymmetricKey {
+    /// Migrates stores written before wrapped keys' AADs named their owner: each tenant data key
+    /// and signing key is re-wrapped with an AAD naming its tenant id or kid, once, in one transaction.
+    static func bindKeysToOwners(_ pool: DatabasePool, vault: KeyVault) throws {
+        try pool.write { db in
+            if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'aad_bound'") != nil { return }
+            for row in try Row.fetchAll(db, sql: "SELECT id, wrapped_data_key FROM tenants") {
+                let id: String = row["id"]
+                let raw = try vault.unwrap(row["wrapped_data_key"], context: KeyVault.legacyDataKeyContext)
+                try db.execute(sql: "UPDATE tenants SET wrapped_data_key = ? WHERE id = ?",
+                               arguments: [try vault.wrap(raw, context: KeyVault.dataKeyContext(tenant: id)), id])
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT kid, sealed_private_key FROM signing_keys") {
+                let kid: String = row["kid"]
+                let raw = try vault.unwrap(row["sealed_private_key"], context: KeyVault.legacySigningKeyContext)
+                try db.execute(sql: "UPDATE signing_keys SET sealed_private_key = ? WHERE kid = ?",
+                               arguments: [try vault.wrap(raw, context: KeyVault.signingKeyContext(kid: kid)), kid])
+            }
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('aad_bound', '1')")
+        }
+    }
+
+    /// A tenant's data key, unwrapped once and cached.
+    func dataKey(tenant: String) throws -> SymmetricKey {
+        if let cached = dataKeys.withLock({ $0[tenant] }) { return cached.key }
         guard let wrapped = try pool.read({ db in
             try Data.fetchOne(db, sql: "SELECT wrapped_data_key FROM tenants WHERE id = ?", arguments: [tenant])
         }) else { throw APIError.notFound("tenant") }
-        return try vault.unwrapDataKey(wrapped)
+        let key = try vault.unwrapDataKey(wrapped, tenant: tenant)
+        dataKeys.withLock { $0[tenant] = SymmetricKeyBox(key) }
+        return key
     }
-}
 
-extension ArgusStore {
-    /// The default tenant's id, creating the tenant (and the master key) when the store is new.
-    /// Used by `argus keys` on a stopped server.
-    public func defaultTenantID(environment: [String: String]) throws -> String {
-        let directory = (path as NSString).deletingLastPathComponent
-        return try defaultTenant(vault: try KeyVault.open(dataDirectory: directory, environment: environment)).id
+    /// How many tenants the store holds.
+    public func tenantCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM tenants") ?? 0 }
     }
 }

@@ -32,6 +32,10 @@ typedef struct {
     char message[200];       // NUL-terminated detail for CORRUPT / TRUNCATED
 } argus_decode_result;
 
+/// Scans a progressive JPEG may hold (libjpeg-turbo's own tools suggest limits of this order;
+/// ordinary encoders write about 10).
+#define ARGUS_JPEG_MAX_SCANS 100
+
 /// Decodes a JPEG (baseline, progressive, grayscale, RGB, CMYK or YCCK) to 8-bit RGB.
 /// `max_pixels` is checked against the header's dimensions before any pixel memory is allocated.
 void argus_jpeg_decode(const uint8_t *data, size_t length, uint64_t max_pixels, argus_decode_result *out);
@@ -57,7 +61,7 @@ typedef enum {
 
 typedef struct {
     int32_t quality;         // 1...100
-    int32_t progressive;     // nonzero: progressive scan script
+    int32_t progressive;     // 1: libjpeg's progressive script; 2: one scan per coefficient (tests)
     int32_t ycck;            // with CMYK input: store as YCCK instead of plain CMYK
     const uint8_t *exif;     // optional APP1 payload, written after "Exif\0\0" (TIFF header onwards)
     size_t exif_length;

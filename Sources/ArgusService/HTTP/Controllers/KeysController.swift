@@ -2,8 +2,14 @@ public import Foundation
 public import Hummingbird
 
 /// `/v1/keys`: create, list, roll and revoke credentials of the caller's tenant and mode.
+///
+/// Authority never grows through this controller: a credential may create, see, roll or revoke
+/// only credentials it could have created itself — a secret key any of its tenant and mode; a
+/// restricted key or client credential with `keys:manage` only non-secret credentials whose scopes
+/// are within its own. Ids of another tenant or mode answer 404, like ids that never existed.
 struct KeysController {
     let deps: ServiceDependencies
+    static let maxOverlap = 30 * 24 * 3600
 
     func register(_ router: some RouterMethods<ArgusRequestContext>) {
         router.post("/v1/keys") { request, context in try await create(request, context) }
@@ -17,6 +23,12 @@ struct KeysController {
         guard !p.isSession else { throw APIError.insufficientScope(Scope.keysManage.rawValue) }
         try p.require(.keysManage)
         return p
+    }
+
+    /// Whether `p` could have created a credential of this kind and these scopes.
+    static func mayHold(_ p: Principal, kind: Credential.Kind, scopes: Set<Scope>) -> Bool {
+        if case .secretKey = p.kind { return true }
+        return kind != .secret && scopes.isSubset(of: p.scopes)
     }
 
     static func json(_ c: Credential) -> [String: Any] {
@@ -38,56 +50,60 @@ struct KeysController {
 
     func create(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try caller(context)
-        let body = try await deps.body.json(request)
-        let kind = Credential.Kind(rawValue: body["kind"] as? String ?? "restricted") ?? .restricted
-        if let mode = body["mode"] as? String, mode != p.mode.rawValue {
-            throw APIError.modeMismatch("A \(p.mode.rawValue)-mode credential cannot create \(mode)-mode keys")
+        let body = try await deps.body.decode(CreateKeyRequest.self, from: request)
+        let kind = body.kind ?? .restricted
+        if let mode = body.mode, mode != p.mode {
+            throw APIError.modeMismatch("A \(p.mode.rawValue)-mode credential cannot create \(mode.rawValue)-mode keys")
         }
-        // Only a secret key may mint another secret key: scoped keys cannot escalate.
-        if kind == .secret, case .secretKey = p.kind {} else if kind == .secret { throw APIError.insufficientScope("secret keys") }
-        var scopes = Set<Scope>()
-        for name in body["scopes"] as? [String] ?? [] {
-            guard let scope = Scope(rawValue: name) else { throw APIError.invalidRequest("unknown scope \(name)") }
-            guard p.scopes.contains(scope) else { throw APIError.insufficientScope(name) }
-            scopes.insert(scope)
-        }
+        if let name = body.name, name.count > 200 { throw APIError.invalidRequest("name: expected at most 200 characters") }
+        let scopes = Set(body.scopes ?? [])
         if kind != .secret && scopes.isEmpty { throw APIError.invalidRequest("scopes are required for restricted keys and client credentials") }
-        let issued = try deps.store.createCredential(tenant: p.tenantID, mode: p.mode, kind: kind, scopes: scopes, name: body["name"] as? String)
-        deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "keys.create", subject: nil, outcome: issued.credential.id,
-                         requestID: context.requestID)
+        guard Self.mayHold(p, kind: kind, scopes: scopes) else {
+            throw APIError.insufficientScope(kind == .secret ? "secret keys" : scopes.subtracting(p.scopes).map(\.rawValue).sorted().joined(separator: ", "))
+        }
+        let issued = try deps.store.createCredential(tenant: p.tenantID, mode: p.mode, kind: kind, scopes: scopes, name: body.name)
+        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "keys.create", target: issued.credential.id,
+                             outcome: "created", requestID: context.requestID)
         return try JSONResponse.make(Self.issued(issued), status: .created)
     }
 
     func list(_ context: ArgusRequestContext) throws -> Response {
         let p = try caller(context)
-        return try JSONResponse.make(["data": try deps.store.credentials(tenant: p.tenantID, mode: p.mode).map(Self.json)])
+        let visible = try deps.store.credentials(tenant: p.tenantID, mode: p.mode).filter { Self.mayHold(p, kind: $0.kind, scopes: $0.scopes) }
+        return try JSONResponse.make(["data": visible.map(Self.json)])
     }
 
-    private func owned(_ context: ArgusRequestContext, _ p: Principal) throws -> Credential {
-        guard let id = context.parameters.get("id"), let c = try deps.store.credential(id: id), c.tenantID == p.tenantID else {
+    /// The credential named in the path, if the caller may act on it.
+    /// - Throws: 404 for ids of another tenant or mode (as for unknown ids); 403 `insufficient_scope`
+    ///   for a credential broader than the caller.
+    private func target(_ context: ArgusRequestContext, _ p: Principal) throws -> Credential {
+        guard let id = context.parameters.get("id"), let c = try deps.store.credential(id: id), c.tenantID == p.tenantID, c.mode == p.mode else {
             throw APIError.notFound("key")
         }
-        guard c.mode == p.mode else { throw APIError.modeMismatch("That key belongs to \(c.mode.rawValue) mode") }
+        guard Self.mayHold(p, kind: c.kind, scopes: c.scopes) else {
+            throw APIError.insufficientScope(c.kind == .secret ? "secret keys (only a secret key may roll or revoke one)" : "the key's scopes")
+        }
         return c
     }
 
     func roll(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try caller(context)
-        let c = try owned(context, p)
-        let body = try await deps.body.json(request)
-        let overlap = (body["expires_in"] as? NSNumber)?.doubleValue ?? 0
-        guard overlap >= 0, overlap <= 30 * 24 * 3600 else { throw APIError.invalidRequest("expires_in must be 0…2592000 seconds") }
-        let fresh = try deps.store.roll(credentialID: c.id, overlap: overlap)
-        deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "keys.roll", subject: nil, outcome: fresh.credential.id,
-                         requestID: context.requestID)
+        let c = try target(context, p)
+        let body = try await deps.body.decode(RollKeyRequest.self, from: request)
+        let overlap = body.expiresIn ?? 0
+        guard (0...Self.maxOverlap).contains(overlap) else { throw APIError.invalidRequest("expires_in: expected 0…\(Self.maxOverlap) seconds") }
+        let fresh = try deps.store.roll(credentialID: c.id, overlap: TimeInterval(overlap))
+        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "keys.roll", target: c.id,
+                             outcome: "rolled_to:\(fresh.credential.id)", requestID: context.requestID)
         return try JSONResponse.make(Self.issued(fresh), status: .created)
     }
 
     func revoke(_ context: ArgusRequestContext) throws -> Response {
         let p = try caller(context)
-        let c = try owned(context, p)
+        let c = try target(context, p)
         try deps.store.revoke(credentialID: c.id)
-        deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "keys.revoke", subject: nil, outcome: c.id, requestID: context.requestID)
+        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "keys.revoke", target: c.id, outcome: "revoked",
+                             requestID: context.requestID)
         return try JSONResponse.make(["id": c.id, "revoked": true])
     }
 }

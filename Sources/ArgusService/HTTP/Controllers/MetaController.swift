@@ -12,6 +12,7 @@ final class ServiceMetrics: Sendable {
         durations.withLock { $0 = ($0.sum + seconds, $0.count + 1) }
     }
 
+    /// Route counters and durations are process-wide (no tenant in them); the template gauge is the caller's.
     func exposition(templates: Int) -> String {
         var out = "# HELP argus_requests_total Requests by route and status.\n# TYPE argus_requests_total counter\n"
         for (key, n) in counts.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
@@ -21,7 +22,7 @@ final class ServiceMetrics: Sendable {
         let d = durations.withLock { $0 }
         out += "# HELP argus_request_duration_seconds Time spent serving requests.\n# TYPE argus_request_duration_seconds summary\n"
         out += "argus_request_duration_seconds_sum \(d.sum)\nargus_request_duration_seconds_count \(d.count)\n"
-        out += "# HELP argus_templates Templates held in memory.\n# TYPE argus_templates gauge\nargus_templates \(templates)\n"
+        out += "# HELP argus_templates Templates held in memory for the caller's tenant and mode.\n# TYPE argus_templates gauge\nargus_templates \(templates)\n"
         return out
     }
 }
@@ -46,7 +47,7 @@ struct MetricsMiddleware: RouterMiddleware {
     }
 }
 
-/// Health, identity, metrics, JWKS and the OpenAPI document.
+/// Health, identity, metrics (secret keys only), JWKS and the OpenAPI document.
 struct MetaController {
     let deps: ServiceDependencies
     let metrics: ServiceMetrics
@@ -58,11 +59,14 @@ struct MetaController {
             let p = try context.principal()
             return try JSONResponse.make(["ok": true, "tenant": p.tenantID, "mode": p.mode.rawValue, "credential": p.credentialID])
         }
-        router.get("/metrics") { _, _ in
+        // A secret key's view: it shows traffic by route and the caller's own template count, never other tenants'.
+        router.get("/metrics") { _, context in
+            let p = try context.principal()
+            guard case .secretKey = p.kind else { throw APIError.insufficientScope("a secret key (metrics)") }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
             return Response(status: .ok, headers: headers,
-                            body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(templates: deps.galleries.totalTemplates))))
+                            body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(templates: deps.galleries.templates(tenant: p.tenantID, mode: p.mode)))))
         }
         router.get("/.well-known/jwks.json") { _, _ in try JSONResponse.make(deps.tokens.jwks()) }
         router.get("/openapi.json") { _, _ in

@@ -15,17 +15,18 @@ struct SessionsController {
         // A session cannot mint sessions: tokens are never renewed.
         guard !p.isSession else { throw APIError.insufficientScope(Scope.sessionsCreate.rawValue) }
         try p.require(.sessionsCreate)
-        let body = try await deps.body.json(request)
-        guard let customerRef = body["customer_ref"] as? String, !customerRef.isEmpty, customerRef.count <= 256 else {
+        let body = try await deps.body.decode(CreateSessionRequest.self, from: request)
+        guard let customerRef = body.customerRef, !customerRef.isEmpty, customerRef.count <= 256 else {
             throw APIError.invalidRequest("customer_ref (1…256 characters) is required")
         }
-        guard let purpose = SessionRecord.Purpose(rawValue: body["purpose"] as? String ?? "") else {
-            throw APIError.invalidRequest("purpose must be verify or enroll")
-        }
-        guard let subject = body["subject_id"] as? String else { throw APIError.invalidRequest("subject_id is required") }
+        guard let purpose = body.purpose else { throw APIError.invalidRequest("purpose: expected verify or enroll") }
+        // A token can do only what its minter could do itself.
+        let needed: Scope = purpose == .verify ? .verify : .subjectsWrite
+        guard p.scopes.contains(needed) else { throw APIError.insufficientScope("\(needed.rawValue) (to mint \(purpose.rawValue) sessions)") }
+        guard let subject = body.subjectID else { throw APIError.invalidRequest("subject_id is required") }
         guard try deps.store.subject(tenant: p.tenantID, mode: p.mode, id: subject) != nil else { throw APIError.notFound("subject") }
-        let ttl = (body["ttl"] as? NSNumber)?.intValue ?? deps.configuration.sessionDefaultTTL
-        guard ttl > 0 else { throw APIError.invalidRequest("ttl must be positive") }
+        let ttl = body.ttl ?? deps.configuration.sessionDefaultTTL
+        guard ttl > 0 else { throw APIError.invalidRequest("ttl: expected a positive number of seconds") }
         let lifetime = min(ttl, deps.configuration.sessionMaxTTL)
         let now = Date()
         let expires = now.addingTimeInterval(TimeInterval(lifetime))
@@ -37,8 +38,8 @@ struct SessionsController {
                                    mode: p.mode.rawValue, purpose: purpose.rawValue, subject: subject, jti: id, iat: t, nbf: t,
                                    exp: Int(expires.timeIntervalSince1970))
         let token = try await deps.tokens.mint(claims)
-        deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "sessions.create", subject: subject, outcome: id,
-                         requestID: context.requestID)
+        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "sessions.create", subject: subject, target: id,
+                             outcome: "created", requestID: context.requestID)
         return try JSONResponse.make(["id": id, "token": token, "expires_at": JSONResponse.iso(expires), "purpose": purpose.rawValue,
                                       "subject_id": subject, "max_attempts": deps.configuration.sessionMaxAttempts], status: .created)
     }
@@ -47,11 +48,16 @@ struct SessionsController {
         let p = try context.principal()
         guard !p.isSession else { throw APIError.insufficientScope(Scope.sessionsCreate.rawValue) }
         try p.require(.sessionsCreate)
-        guard let id = context.parameters.get("id"), try deps.store.revokeSession(tenant: p.tenantID, mode: p.mode, id: id) else {
-            throw APIError.notFound("session")
+        guard let id = context.parameters.get("id"), let record = try deps.store.session(id: id), record.tenantID == p.tenantID,
+              record.mode == p.mode else { throw APIError.notFound("session") }
+        // Only sessions the caller could have minted.
+        let needed: Scope = record.purpose == .verify ? .verify : .subjectsWrite
+        guard p.scopes.contains(needed) else { throw APIError.insufficientScope("\(needed.rawValue) (to revoke \(record.purpose.rawValue) sessions)") }
+        guard try deps.store.revokeSession(tenant: p.tenantID, mode: p.mode, id: id) else {
+            throw APIError.invalidRequest("session \(id) is already revoked")
         }
-        deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "sessions.revoke", subject: nil, outcome: id,
-                         requestID: context.requestID)
+        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "sessions.revoke", target: id, outcome: "revoked",
+                             requestID: context.requestID)
         return try JSONResponse.make(["id": id, "revoked": true])
     }
 }

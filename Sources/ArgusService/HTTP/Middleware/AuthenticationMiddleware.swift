@@ -3,30 +3,61 @@ public import Hummingbird
 
 /// Resolves the caller from headers alone — `Authorization: Bearer sk_…|rk_…|tok_…`, or the
 /// `x-client-key` + `x-client-secret` pair — and refuses the request (401/403/413/429) before any
-/// handler reads the body. Public routes (health, metrics, JWKS, OpenAPI) pass through.
+/// handler reads the body. Public routes (health, JWKS, OpenAPI) pass through.
+///
+/// Failed authentications are rate limited per client address, before any credential is looked
+/// at: an address past its budget of failures gets 429 for every credential it presents, so keys
+/// cannot be guessed at speed. Every 401 and 403 is audited.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = ArgusRequestContext
     let store: ArgusStore
     let tokens: SessionTokens
     let limiter: RateLimiter
+    let failures: RateLimiter
     let maxBodyBytes: Int
-    static let publicPaths: Set<String> = ["/healthz", "/metrics", "/.well-known/jwks.json", "/openapi.json"]
+    static let publicPaths: Set<String> = ["/healthz", "/.well-known/jwks.json", "/openapi.json"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if Self.publicPaths.contains(request.uri.path) { return try await next(request, context) }
-        let principal = try await authenticate(request)
+        // 429s are not audited: the refusals that led to them were, and a flood must not cost a write each.
+        guard failures.hasTokens(context.clientAddress) else { throw APIError.tooManyFailures }
+        let principal: Principal
+        do {
+            principal = try await authenticate(request)
+        } catch let error as APIError {
+            // Guesses count against the address; real credentials that are spent, expired or revoked do not.
+            if error.code == APIError.invalidCredentials.code { _ = failures.allow(context.clientAddress) }
+            try refused(error, request, context, credential: nil)
+        }
         guard limiter.allow(principal.credentialID) else { throw APIError.rateLimited }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
             throw APIError.payloadTooLarge(maxBodyBytes)
         }
         var context = context
         context.identity = principal
-        return try await next(request, context)
+        do {
+            return try await next(request, context)
+        } catch let error as APIError where error.status == .forbidden {
+            // Permission refusals are audited with the caller.
+            try refused(error, request, context, credential: principal)
+        }
+    }
+
+    /// Audits a refusal and throws it.
+    private func refused(_ error: APIError, _ request: Request, _ context: Context, credential: Principal?) throws -> Never {
+        do {
+            try store.audit(tenant: credential?.tenantID, credential: credential?.credentialID,
+                            operation: "refused \(request.method) \(request.uri.path.prefix(200))", outcome: error.code, requestID: context.requestID)
+        } catch {
+            context.logger.error("audit write failed for a refusal", metadata: ["request_id": "\(context.requestID)", "error": "\(error)"])
+            throw APIError.internalError
+        }
+        throw error
     }
 
     func authenticate(_ request: Request) async throws -> Principal {
         if let header = request.headers[.authorization] {
-            guard header.lowercased().hasPrefix("bearer ") else { throw APIError.invalidCredentials }
+            guard header.count <= 8192, header.lowercased().hasPrefix("bearer ") else { throw APIError.invalidCredentials }
             let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
             if token.hasPrefix("tok_") { return try await session(token) }
             guard token.hasPrefix("sk_") || token.hasPrefix("rk_") else { throw APIError.invalidCredentials }
@@ -37,6 +68,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         if let key = request.headers[.clientKey] {
             guard let secret = request.headers[.clientSecret] else { throw APIError.missingCredentials }
+            guard key.count <= 256, secret.count <= 256 else { throw APIError.invalidCredentials }
             let digest = Secrets.digest(secret)
             guard let credential = try store.credential(lookup: "c:" + key), credential.kind == .client else {
                 // Spend the same work on unknown keys, so timing does not reveal which keys exist.
@@ -62,13 +94,17 @@ struct AuthenticationMiddleware: RouterMiddleware {
         return Principal(tenantID: credential.tenantID, mode: credential.mode, credentialID: credential.id, kind: kind, scopes: scopes)
     }
 
+    /// A session token authenticates only while it is unspent, unrevoked, unexpired, and the
+    /// credential that minted it is itself live: no token outlives the authority behind it.
     private func session(_ token: String) async throws -> Principal {
         let claims = try await tokens.verify(token)
         guard let record = try store.session(id: claims.jti), record.tenantID == claims.tenant, record.mode.rawValue == claims.mode else {
             throw APIError.invalidCredentials
         }
         if record.revokedAt != nil { throw APIError.revokedCredentials }
-        if record.expiresAt.timeIntervalSinceNow + SessionTokens.skew <= 0 { throw APIError.expiredCredentials }
+        if record.spentAt != nil { throw APIError.sessionSpent("This session was already used successfully") }
+        if record.expiresAt.timeIntervalSinceNow <= 0 { throw APIError.tokenExpired }
+        guard let minter = try store.credential(id: record.credentialID), minter.isLive() else { throw APIError.revokedCredentials }
         let scope: Scope = record.purpose == .verify ? .verify : .subjectsWrite
         return Principal(tenantID: record.tenantID, mode: record.mode, credentialID: record.id, kind: .session(claims), scopes: [scope])
     }

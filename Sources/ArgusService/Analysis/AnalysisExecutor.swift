@@ -1,0 +1,124 @@
+import Foundation
+import Synchronization
+
+/// Runs CPU-heavy work (decoding, detection, embedding) on its own threads, never on Swift's
+/// cooperative pool or the event loops, so health checks, auth refusals and reads answer at once
+/// whatever the analysis load. The queue is bounded: beyond `queueLimit` waiting jobs a job is
+/// refused at once; a job whose deadline passes while queued is refused and never run; a job
+/// whose task is cancelled (the client went away) is dropped from the queue.
+///
+/// With `threads` workers at most `threads` images are decoded at once, which bounds decode memory
+/// to `threads × maxPixels × 3` bytes plus the compressed bodies waiting in the queue.
+final class AnalysisExecutor: Sendable {
+    enum Refusal: Error, Equatable {
+        /// The queue was full.
+        case overloaded
+        /// The job waited past its deadline.
+        case deadlineExceeded
+        case cancelled
+    }
+
+    private final class Job: @unchecked Sendable {
+        // @unchecked: `state` is only touched under the executor's lock.
+        let id: UInt64
+        let deadline: UInt64
+        let run: @Sendable () -> Void
+        let refuse: @Sendable (Refusal) -> Void
+        init(id: UInt64, deadline: UInt64, run: @escaping @Sendable () -> Void, refuse: @escaping @Sendable (Refusal) -> Void) {
+            (self.id, self.deadline, self.run, self.refuse) = (id, deadline, run, refuse)
+        }
+    }
+
+    private struct State {
+        var queue: [Job] = []
+        var head = 0
+        var nextID: UInt64 = 0
+        var running = 0
+        var stopped = false
+        var waiting: Int { queue.count - head }
+    }
+
+    let threads: Int
+    let queueLimit: Int
+    let deadline: Duration
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+
+    init(threads: Int, queueLimit: Int, deadline: Duration) {
+        self.threads = max(1, threads)
+        self.queueLimit = max(0, queueLimit)
+        self.deadline = deadline
+        for n in 0..<self.threads {
+            let thread = Thread { [self] in self.work() }
+            thread.name = "argus-analysis-\(n)"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// Jobs waiting and running now (for metrics and tests).
+    var load: (waiting: Int, running: Int) { state.withLock { ($0.waiting, $0.running) } }
+
+    /// Runs `work` on an analysis thread and returns its result.
+    /// - Throws: `Refusal` when it was not run, or whatever `work` threw.
+    func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let components = deadline.components
+        let due = now + UInt64(max(0, components.seconds)) * 1_000_000_000 + UInt64(max(0, components.attoseconds / 1_000_000_000))
+        let id = state.withLock { s -> UInt64 in s.nextID += 1; return s.nextID }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let once = Mutex(false)
+                let resume: @Sendable (Result<T, any Error>) -> Void = { result in
+                    let first = once.withLock { done -> Bool in defer { done = true }; return !done }
+                    if first { continuation.resume(with: result) }
+                }
+                let job = Job(id: id, deadline: due, run: { resume(Result { try work() }) }, refuse: { resume(.failure($0)) })
+                let accepted = state.withLock { s -> Bool in
+                    guard !s.stopped, s.waiting < queueLimit + max(0, threads - s.running) else { return false }
+                    s.queue.append(job)
+                    return true
+                }
+                if accepted { wake.signal() } else { job.refuse(.overloaded) }
+                if Task.isCancelled { cancel(id) }
+            }
+        } onCancel: {
+            cancel(id)
+        }
+    }
+
+    /// Drops a queued job (a running one finishes; its result is discarded by the caller).
+    private func cancel(_ id: UInt64) {
+        let dropped = state.withLock { s -> Job? in
+            guard let i = s.queue[s.head...].firstIndex(where: { $0.id == id }) else { return nil }
+            let job = s.queue[i]
+            s.queue.remove(at: i)
+            return job
+        }
+        dropped?.refuse(.cancelled)
+    }
+
+    private func work() {
+        while true {
+            wake.wait()
+            let next = state.withLock { s -> Job? in
+                guard s.head < s.queue.count else { return nil }
+                let job = s.queue[s.head]
+                s.head += 1
+                if s.head > 1024, s.head * 2 > s.queue.count {
+                    s.queue.removeFirst(s.head)
+                    s.head = 0
+                }
+                s.running += 1
+                return job
+            }
+            guard let job = next else { continue }
+            if DispatchTime.now().uptimeNanoseconds > job.deadline {
+                job.refuse(.deadlineExceeded)
+            } else {
+                job.run()
+            }
+            state.withLock { $0.running -= 1 }
+        }
+    }
+}

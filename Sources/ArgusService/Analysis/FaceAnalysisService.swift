@@ -1,0 +1,74 @@
+public import ArgusFace
+import ArgusImaging
+public import Foundation
+
+/// Photo bytes → the face to use, on the analysis executor, with the pipeline's refusals as 422
+/// errors and the executor's as 503 `overloaded`.
+struct FaceAnalysisService: Sendable {
+    let pipeline: FacePipeline
+    let decoder: ImageDecoder
+    let executor: AnalysisExecutor
+
+    init(pipeline: FacePipeline, configuration: ServiceConfiguration) {
+        // One photo per analysis thread, each on one core: throughput without oversubscription.
+        var options = pipeline.options
+        options.threads = 1
+        self.pipeline = pipeline.with(options: options)
+        decoder = ImageDecoder(options: .init(maxPixels: configuration.maxImagePixels))
+        let threads = configuration.analysisThreads > 0 ? configuration.analysisThreads : ProcessInfo.processInfo.activeProcessorCount
+        executor = AnalysisExecutor(threads: threads, queueLimit: configuration.analysisQueueLimit,
+                                    deadline: .milliseconds(configuration.analysisDeadlineMilliseconds))
+    }
+
+    /// The face to enrol under `policy`.
+    func enrollmentFace(from bytes: [UInt8], policy: FacePipeline.EnrollmentPolicy = .single) async throws -> FaceRecord {
+        try await onExecutor { [pipeline, decoder] in try pipeline.enrollmentFace(try Self.decode(bytes, decoder), policy: policy) }
+    }
+
+    /// A search probe: the largest face whatever its quality, and the number of faces found.
+    func probe(from bytes: [UInt8]) async throws -> (face: FaceRecord, faces: Int) {
+        try await onExecutor { [pipeline, decoder] in try pipeline.probeFace(try Self.decode(bytes, decoder)) }
+    }
+
+    private func onExecutor<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await executor.run {
+                do { return try work() } catch let error as FaceAnalysisError { throw Self.map(error) }
+            }
+        } catch let refusal as AnalysisExecutor.Refusal {
+            switch refusal {
+            case .overloaded, .deadlineExceeded: throw APIError.overloaded
+            case .cancelled: throw CancellationError()
+            }
+        }
+    }
+
+    private static func decode(_ bytes: [UInt8], _ decoder: ImageDecoder) throws -> RGBImage {
+        do {
+            return try decoder.decode(bytes)
+        } catch {
+            throw APIError.face("invalid_image", "The image could not be decoded: \(error)")
+        }
+    }
+
+    static func map(_ error: FaceAnalysisError) -> any Error {
+        switch error {
+        case .noFace: return APIError.face("no_face", "No face was found in the image")
+        case .multipleFaces(let n): return APIError.face("multiple_faces", "\(n) faces were found; exactly one is needed")
+        case .lowQuality(let reasons):
+            return APIError.face("low_quality", "Face quality too low: " + reasons.map(\.rawValue).joined(separator: ", "))
+        case .image(let e): return APIError.face("invalid_image", "The image could not be decoded: \(e)")
+        default: return error
+        }
+    }
+}
+
+extension FaceRecord {
+    var boxArray: [Int] { [box.left, box.top, box.right, box.bottom] }
+
+    var qualityJSON: [String: Any] {
+        ["face_size": quality.faceSize, "brightness": (quality.brightness * 10).rounded() / 10,
+         "sharpness": (quality.sharpness * 10).rounded() / 10, "confidence": confidence,
+         "inside_fraction": (quality.insideFraction * 1000).rounded() / 1000, "reasons": quality.reasons.map(\.rawValue)]
+    }
+}

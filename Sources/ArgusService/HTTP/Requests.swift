@@ -1,0 +1,70 @@
+import Foundation
+
+// The typed bodies of the JSON routes. Unknown members are ignored; a member of the wrong type is
+// 400 `invalid_request` naming it (see `RequestBody.describe`).
+
+struct CreateKeyRequest: Decodable {
+    var kind: Credential.Kind?
+    var mode: Mode?
+    var scopes: [Scope]?
+    var name: String?
+}
+
+struct RollKeyRequest: Decodable {
+    /// Seconds the old key keeps working (0…2,592,000; default 0).
+    var expiresIn: Int?
+    enum CodingKeys: String, CodingKey { case expiresIn = "expires_in" }
+}
+
+struct CreateSubjectRequest: Decodable {
+    var externalID: String?
+    enum CodingKeys: String, CodingKey { case externalID = "external_id" }
+}
+
+struct VerifyRequest: Decodable {
+    var subjectID: String?
+    var image: String?
+    var imageA: String?
+    var imageB: String?
+    var threshold: Float?
+    enum CodingKeys: String, CodingKey {
+        case subjectID = "subject_id", image, imageA = "image_a", imageB = "image_b", threshold
+    }
+}
+
+struct IdentifyRequest: Decodable {
+    var image: String?
+    var gallery: String?
+    var topK: Int?
+    var threshold: Float?
+    var targetFPIR: Double?
+    var subjectIDs: [String]?
+    enum CodingKeys: String, CodingKey {
+        case image, gallery, topK = "top_k", threshold, targetFPIR = "target_fpir", subjectIDs = "subject_ids"
+    }
+}
+
+struct CreateSessionRequest: Decodable {
+    var customerRef: String?
+    var purpose: SessionRecord.Purpose?
+    var subjectID: String?
+    var ttl: Int?
+    enum CodingKeys: String, CodingKey { case customerRef = "customer_ref", purpose, subjectID = "subject_id", ttl }
+}
+
+/// Gallery names: 1…64 characters of `A–Z a–z 0–9 _ . -`.
+enum GalleryName {
+    static func validate(_ name: String) throws -> String {
+        guard (1...64).contains(name.utf8.count),
+              name.utf8.allSatisfy({ $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
+        else { throw APIError.invalidRequest("gallery: expected 1…64 characters of A-Z a-z 0-9 _ . -") }
+        return name
+    }
+}
+
+extension UInt8 {
+    var isASCIIAlphanumeric: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
+    }
+}
