@@ -91,7 +91,9 @@ struct FlowTests {
             // Deleting a subject removes its faces from matching.
             #expect(try await client.call(.delete, "/v1/subjects/\(aliceID)", auth: key).status == .ok)
             let after = try await client.call(.post, "/v1/identify", auth: key, json: ["image": probe, "top_k": 3])
-            #expect(!((after.json["candidates"] as? [[String: Any]]) ?? []).contains { $0["subject_id"] as? String == aliceID })
+            #expect(after.status == .ok)
+            let remaining = try #require(after.json["candidates"] as? [[String: Any]])
+            #expect(!remaining.contains { $0["subject_id"] as? String == aliceID })
             #expect(try await client.call(.get, "/v1/subjects/\(aliceID)", auth: key).status == .notFound)
         }
     }
