@@ -499,3 +499,18 @@ enum RawHTTP {
         return String(decoding: answer, as: UTF8.self)
     }
 }
+
+@Suite("Service configuration files")
+struct ConfigurationFileTests {
+    @Test("a config file names only what it changes; the rest keeps its defaults")
+    func partialConfig() throws {
+        let c = try JSONDecoder().decode(ServiceConfiguration.self, from: Data(#"{"port": 9090, "maxImagePixels": 1000}"#.utf8))
+        var expected = ServiceConfiguration()
+        expected.port = 9090
+        expected.maxImagePixels = 1000
+        #expect(c == expected)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(ServiceConfiguration.self, from: Data(#"{"port": "x"}"#.utf8)) }
+        let roundTrip = try JSONDecoder().decode(ServiceConfiguration.self, from: JSONEncoder().encode(expected))
+        #expect(roundTrip == expected)
+    }
+}

@@ -18,8 +18,7 @@ final class AnalysisExecutor: Sendable {
         case cancelled
     }
 
-    private final class Job: @unchecked Sendable {
-        // @unchecked: `state` is only touched under the executor's lock.
+    private final class Job: Sendable {
         let id: UInt64
         let deadline: UInt64
         let run: @Sendable () -> Void

@@ -33,6 +33,32 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     public var audience = "argus-session"
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case host, port, dataDirectory, modelsDirectory, maxBodyBytes, sessionDefaultTTL, sessionMaxTTL, sessionMaxAttempts
+        case signingKeyRotation, rateLimitPerSecond, rateLimitBurst, authFailuresPerSecond, authFailureBurst, maxImagePixels
+        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, issuer, audience
+    }
+
+    /// A config file names only what it changes: absent fields keep their defaults, so files
+    /// written before a field existed still load.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        var out = ServiceConfiguration()
+        func take<T: Decodable>(_ key: CodingKeys, _ path: WritableKeyPath<ServiceConfiguration, T>) throws {
+            if let value = try c.decodeIfPresent(T.self, forKey: key) { out[keyPath: path] = value }
+        }
+        try take(.host, \.host); try take(.port, \.port); try take(.dataDirectory, \.dataDirectory)
+        try take(.modelsDirectory, \.modelsDirectory); try take(.maxBodyBytes, \.maxBodyBytes)
+        try take(.sessionDefaultTTL, \.sessionDefaultTTL); try take(.sessionMaxTTL, \.sessionMaxTTL)
+        try take(.sessionMaxAttempts, \.sessionMaxAttempts); try take(.signingKeyRotation, \.signingKeyRotation)
+        try take(.rateLimitPerSecond, \.rateLimitPerSecond); try take(.rateLimitBurst, \.rateLimitBurst)
+        try take(.authFailuresPerSecond, \.authFailuresPerSecond); try take(.authFailureBurst, \.authFailureBurst)
+        try take(.maxImagePixels, \.maxImagePixels); try take(.analysisThreads, \.analysisThreads)
+        try take(.analysisQueueLimit, \.analysisQueueLimit); try take(.analysisDeadlineMilliseconds, \.analysisDeadlineMilliseconds)
+        try take(.issuer, \.issuer); try take(.audience, \.audience)
+        self = out
+    }
 }
 
 /// Test and live data never meet: every object and credential belongs to one mode.

@@ -97,14 +97,6 @@ public final class ArgusStore: Sendable {
         return m
     }
 
-    func meta(_ key: String) throws -> String? {
-        try pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
-    }
-
-    func setMeta(_ key: String, _ value: String) throws {
-        try pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value]) }
-    }
-
     /// Appends to the audit table: who did what to which subject or object, and the outcome. Never
     /// images or templates. A failed write is retried once and then thrown: no row is dropped silently.
     public func audit(tenant: String?, credential: String?, operation: String, subject: String? = nil, target: String? = nil,

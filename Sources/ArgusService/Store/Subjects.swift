@@ -123,8 +123,8 @@ extension ArgusStore {
     /// Fills the store with `count` subjects of one synthetic (random, unit-length) template each,
     /// sealed like real ones: a gallery of a given size for load tests, without 10,000 photos.
     public func seedSyntheticSubjects(count: Int, dimension: Int) throws {
-        let tenant = Tenant(id: defaultTenantID, name: "default")
-        let key = try dataKey(tenant: tenant.id)
+        let tenant = defaultTenantID
+        let key = try dataKey(tenant: tenant)
         var rng = SystemRandomNumberGenerator()
         let now = Date().timeIntervalSince1970
         try pool.write { db in
@@ -134,11 +134,11 @@ extension ArgusStore {
                 let norm = t.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 t = t.map { $0 / norm }
                 try db.execute(sql: "INSERT INTO subjects(id, tenant_id, mode, external_id, created_at) VALUES (?,?,?,?,?)",
-                               arguments: [subject, tenant.id, Mode.test.rawValue, "synthetic-\(i)", now])
+                               arguments: [subject, tenant, Mode.test.rawValue, "synthetic-\(i)", now])
                 try db.execute(sql: """
                     INSERT INTO faces(id, subject_id, tenant_id, mode, gallery, template, box, quality, image_sha256, created_at)
                     VALUES (?,?,?,?,?,?,?,?,?,?)
-                    """, arguments: [face, subject, tenant.id, Mode.test.rawValue, "default",
+                    """, arguments: [face, subject, tenant, Mode.test.rawValue, "default",
                                      try KeyVault.sealTemplate(t, key: key, faceID: face), "0,0,0,0", "{}", nil, now])
             }
         }

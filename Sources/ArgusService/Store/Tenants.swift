@@ -2,12 +2,6 @@ import Crypto
 public import Foundation
 public import GRDB
 
-/// A tenant: the owner of credentials and data, with its own wrapped data key.
-struct Tenant: Sendable {
-    let id: String
-    let name: String
-}
-
 extension ArgusStore {
     /// The default tenant's id, created on a store's first use (the caller holds the init lock).
     static func defaultTenant(_ pool: DatabasePool, vault: KeyVault) throws -> String {
