@@ -53,13 +53,27 @@ let package = Package(
             swiftSettings: strictness
         ),
         .target(name: "ArgusEval", swiftSettings: strictness),
+        // Everything persistent, behind `Store`; SQLite through GRDB is the embedded backend.
+        .target(
+            name: "ArgusStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictness
+        ),
+        // The one enrolment path and the in-memory galleries a store fills.
+        .target(
+            name: "ArgusEnrollment",
+            dependencies: ["ArgusStore", "ArgusMatching", "ArgusFace", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictness
+        ),
         .target(
             name: "ArgusService",
             dependencies: [
-                "ArgusFace", "ArgusMatching", "ArgusImaging",
+                "ArgusFace", "ArgusMatching", "ArgusImaging", "ArgusStore", "ArgusEnrollment",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -71,13 +85,13 @@ let package = Package(
         ),
         .target(
             name: "ArgusJobs",
-            dependencies: ["ArgusFace", "ArgusImaging", "ArgusMatching", "ArgusService", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ArgusFace", "ArgusImaging", "ArgusMatching", "ArgusStore", "ArgusEnrollment"],
             swiftSettings: strictness
         ),
         .executableTarget(
             name: "argus",
             dependencies: [
-                "ArgusImaging", "ArgusMatching", "ArgusNN", "ArgusFace", "ArgusEval", "ArgusService", "ArgusJobs",
+                "ArgusImaging", "ArgusMatching", "ArgusNN", "ArgusFace", "ArgusEval", "ArgusStore", "ArgusEnrollment", "ArgusService", "ArgusJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,13 +108,14 @@ let package = Package(
         ),
         .testTarget(
             name: "ArgusServiceTests",
-            dependencies: ["ArgusService", "ArgusFace", "ArgusImaging", "argus",
+            dependencies: ["ArgusService", "ArgusStore", "ArgusEnrollment", "ArgusFace", "ArgusImaging", "argus",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictness
         ),
-        .testTarget(name: "ArgusCLITests", dependencies: ["argus", "ArgusImaging", "ArgusService"], swiftSettings: strictness),
+        .testTarget(name: "ArgusCLITests", dependencies: ["argus", "ArgusImaging", "ArgusStore"], swiftSettings: strictness),
+        .testTarget(name: "ArgusStoreTests", dependencies: ["ArgusStore"], swiftSettings: strictness),
         .testTarget(name: "ArgusEvalTests", dependencies: ["ArgusEval"], swiftSettings: strictness),
         .testTarget(name: "ArgusNNTests", dependencies: ["ArgusNN"], swiftSettings: strictness),
         .testTarget(name: "ArgusMatchingTests", dependencies: ["ArgusMatching", "CArgusKernels"], swiftSettings: strictness),

@@ -1,16 +1,37 @@
 import ArgumentParser
-import ArgusService
+import ArgusEnrollment
+import ArgusStore
 import Foundation
 
-/// `argus bench seed`: synthetic subjects for load tests.
+/// `argus bench seed`: synthetic subjects for load tests, written through the one enrolment path.
 struct BenchSeed: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "seed", abstract: "Add N synthetic subjects (random templates) to a store, for load tests.")
     @OptionGroup var store: StoreOptions
     @Option var count: Int = 10_000
+    @Option(help: "Template dimension.") var dim: Int = 128
+    @Option(help: "Faces per transaction.") var batch: Int = 1_000
 
     func run() throws {
-        let db = try ArgusStore(dataDirectory: store.dataDir)
-        try db.seedSyntheticSubjects(count: count, dimension: 128)
+        guard count >= 0, dim > 0, batch > 0 else { throw ValidationError("--count ≥ 0, --dim > 0 and --batch > 0") }
+        // A running server would not see the new faces in its in-memory galleries.
+        let lock = try StoreLock(dataDirectory: store.dataDir)
+        defer { withExtendedLifetime(lock) {} }
+        let db = try SQLiteStore(dataDirectory: store.dataDir, environment: ProcessInfo.processInfo.environment)
+        let enroller = Enroller(store: db, galleries: nil)
+        var rng = SystemRandomNumberGenerator()
+        var written = 0
+        while written < count {
+            let n = min(batch, count - written)
+            let faces = (0..<n).map { i -> NewFace in
+                var t = (0..<dim).map { _ in Float.random(in: -1...1, using: &rng) }
+                let norm = t.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                t = t.map { $0 / norm }
+                return NewFace(subject: .external("synthetic-\(written + i)", createIfMissing: true), template: t, box: [0, 0, 0, 0],
+                               quality: .unmeasured, imageSHA256: nil)
+            }
+            _ = try enroller.commit(faces, tenant: db.defaultTenantID, mode: .test)
+            written += n
+        }
         print("seeded \(count) synthetic subjects into \(db.path)")
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ArgusFace
 import ArgusJobs
-import ArgusService
+import ArgusStore
 import Foundation
 
 /// Set by SIGINT: the enrolment stops taking photos and commits what is in flight.
@@ -27,7 +27,7 @@ extension Argus {
         @Flag(help: "Take the largest face instead of refusing photos with several.") var largestFace = false
         @Flag(help: "Flag enrolments whose best match in another subject is above the 1:N threshold.") var dedup = false
         @Option(help: "Minimum face box width in pixels.") var minFaceSize: Int?
-        @Option(help: "Photos analysed in parallel (default: one per core).") var jobs: Int?
+        @Option(help: "Photos analysed in parallel (default: one per core), or uploads in flight with --server (default 4).") var jobs: Int?
         @Flag(help: "No progress display.") var quiet = false
 
         func validate() throws {
@@ -53,7 +53,8 @@ extension Argus {
                 throw ExitCode.failure
             }
             if let server {
-                try ServerEnrollment(server: server, items: items, report: report, largestFace: largestFace).run()
+                try ServerEnrollment(server: server, items: items, report: report, largestFace: largestFace, dedup: dedup,
+                                     minFaceSize: minFaceSize, jobs: max(1, jobs ?? 4), progress: !quiet).run(stop: enrollmentStop)
                 return
             }
             guard let dataDir else { return }
@@ -66,10 +67,10 @@ extension Argus {
             var pipelineOptions = FacePipeline.Options()
             if let minFaceSize { pipelineOptions.quality.minFaceSize = minFaceSize }
             let pipeline: FacePipeline
-            let writer: EnrollmentWriter
+            let store: SQLiteStore
             do {
                 pipeline = try FacePipeline(models: global.modelDirectory, options: pipelineOptions)
-                writer = try EnrollmentWriter(dataDirectory: dataDir, environment: ProcessInfo.processInfo.environment)
+                store = try SQLiteStore(dataDirectory: dataDir, environment: ProcessInfo.processInfo.environment)
             } catch {
                 printError("argus enroll: \(error)")
                 throw ExitCode.failure
@@ -81,7 +82,7 @@ extension Argus {
             if let jobs { options.jobs = max(1, jobs) }
 
 
-            let summary = try BatchEnroller(pipeline: pipeline, writer: writer, options: options).run(items, stop: enrollmentStop, progress: !quiet)
+            let summary = try BatchEnroller(pipeline: pipeline, store: store, options: options).run(items, stop: enrollmentStop, progress: !quiet)
             let counts = EnrollmentOutcome.Kind.allCases.compactMap { k in summary.counts[k].map { "\(k.rawValue) \($0)" } }.joined(separator: ", ")
             print(String(format: "%d of %d photos in %.1f s (%.1f analysed/s, CPU %.0f%% of %d cores): %@", summary.total, items.count,
                          summary.seconds, summary.analysedPerSecond, 100 * summary.cpuSeconds / max(0.001, summary.seconds) / Double(ProcessInfo.processInfo.activeProcessorCount),

@@ -166,7 +166,8 @@ struct EvalIdentification: ParsableCommand {
     func run() throws {
         let fm = FileManager.default
         var cache = TemplateCache(pipeline: try loadPipeline(global, upsample: nil))
-        let gallery = Gallery(dimension: FaceEmbedder.dimension)
+        // Subjects ranked by the one subject search, as the service ranks them.
+        let gallery = SubjectIndex(dimension: FaceEmbedder.dimension)
         var mated: [(identity: String, template: [Float])] = [], nonMated: [[Float]] = []
         for (identity, paths) in try photosByIdentity(directory) {
             if paths.count == 1 {
@@ -178,7 +179,7 @@ struct EvalIdentification: ParsableCommand {
             for path in paths {
                 guard let t = cache.template(path) else { continue }
                 if !enrolledOne {
-                    try gallery.add(id: identity, template: t)
+                    try gallery.add(face: identity, subject: identity, template: t)
                     enrolledOne = true
                 } else {
                     mated.append((identity, t))
@@ -188,11 +189,11 @@ struct EvalIdentification: ParsableCommand {
         let maxRank = 20
         var matedResults: [IdentificationMetrics.Mated] = []
         for probe in mated {
-            let list = try gallery.search(probe.template, k: maxRank)
-            let rank = list.firstIndex { $0.id == probe.identity }.map { $0 + 1 }
+            let list = try gallery.search(probe.template, limit: maxRank)
+            let rank = list.firstIndex { $0.subject == probe.identity }.map { $0 + 1 }
             matedResults.append(.init(rank: rank, score: rank.map { Double(list[$0 - 1].score) }))
         }
-        let nonMatedTop = try nonMated.map { Double(try gallery.search($0, k: 1).first?.score ?? -1) }
+        let nonMatedTop = try nonMated.map { Double(try gallery.search($0, limit: 1).first?.score ?? -1) }
         let metrics = IdentificationMetrics(mated: matedResults, nonMatedTopScores: nonMatedTop)
         let cmc = (1...maxRank).map { metrics.cmc(rank: $0) }
         try fm.createDirectory(atPath: outDir, withIntermediateDirectories: true)

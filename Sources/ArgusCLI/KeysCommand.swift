@@ -1,5 +1,5 @@
 import ArgumentParser
-import ArgusService
+import ArgusStore
 import Foundation
 
 extension Argus {
@@ -16,8 +16,8 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store; with `create: false` (read-only and changing commands on existing keys) a
     /// missing store is an error and nothing is written. Works while `argus serve` runs on it: the
     /// server reads credentials from the store on every request.
-    func open(create: Bool = false) throws -> (ArgusStore, String) {
-        let store = try ArgusStore(dataDirectory: dataDir, environment: ProcessInfo.processInfo.environment, create: create)
+    func open(create: Bool = false) throws -> (any Store, String) {
+        let store = try SQLiteStore(dataDirectory: dataDir, environment: ProcessInfo.processInfo.environment, create: create)
         return (store, store.defaultTenantID)
     }
 }
@@ -41,8 +41,8 @@ struct KeysCreate: ParsableCommand {
         }
         if kind != .secret && set.isEmpty { throw ValidationError("--scopes is required for restricted keys and client credentials") }
         let (db, tenant) = try store.open(create: true)
-        let issued = try db.createCredential(tenant: tenant, mode: mode, kind: kind, scopes: set, name: name)
-        try db.audit(tenant: tenant, credential: "cli", operation: "keys.create", target: issued.credential.id, outcome: "created", requestID: nil)
+        let issued = try db.createCredential(tenant: tenant, mode: mode, kind: kind, scopes: set, name: name, expiresAt: nil)
+        try db.audit(AuditEntry(tenant: tenant, credential: "cli", operation: "keys.create", target: issued.credential.id, outcome: "created", requestID: nil))
         if json {
             var out = ["id": issued.credential.id, "key": issued.secret]
             if let ck = issued.clientKey { out["client_key"] = ck; out["client_secret"] = issued.secret }
@@ -85,12 +85,12 @@ struct KeysRoll: ParsableCommand {
         let (db, tenant) = try store.open()
         let fresh: IssuedCredential
         do {
-            fresh = try db.roll(credentialID: id, overlap: TimeInterval(expiresIn))
+            fresh = try db.roll(credentialID: id, overlap: TimeInterval(expiresIn), now: Date())
         } catch {
             printError("argus keys roll: \(error)")
             throw ExitCode.failure
         }
-        try db.audit(tenant: tenant, credential: "cli", operation: "keys.roll", target: id, outcome: "rolled_to:\(fresh.credential.id)", requestID: nil)
+        try db.audit(AuditEntry(tenant: tenant, credential: "cli", operation: "keys.roll", target: id, outcome: "rolled_to:\(fresh.credential.id)", requestID: nil))
         if json { try JSONLine.print(["id": fresh.credential.id, "key": fresh.secret]) } else { print("id: \(fresh.credential.id)\nkey: \(fresh.secret)") }
     }
 }
@@ -106,7 +106,7 @@ struct KeysRevoke: ParsableCommand {
             printError("no live key \(id)")
             throw ExitCode.failure
         }
-        try db.audit(tenant: tenant, credential: "cli", operation: "keys.revoke", target: id, outcome: "revoked", requestID: nil)
+        try db.audit(AuditEntry(tenant: tenant, credential: "cli", operation: "keys.revoke", target: id, outcome: "revoked", requestID: nil))
         print("revoked \(id)")
     }
 }

@@ -1,25 +1,27 @@
+public import ArgusEnrollment
 public import ArgusFace
 import ArgusImaging
 import ArgusMatching
-public import ArgusService
-import Crypto
+public import ArgusStore
 public import Foundation
 import Glibc
 public import Synchronization
 
-/// Enrols a list of photos into the store: `jobs` workers analyse photos in parallel (one photo per
-/// core, so both cores stay busy without synchronising inside each network pass), and one committer
-/// writes the results strictly in input order, one transaction per face. A kill at any moment leaves
-/// a prefix of the ordered commits; a re-run skips committed photos by the SHA-256 of their bytes
-/// and ends with exactly the gallery an uninterrupted run gives.
+/// Enrols a list of photos into a store through the one enrolment path (`Enroller`): `jobs`
+/// workers analyse photos in parallel (one photo per core, so both cores stay busy without
+/// synchronising inside each network pass), and one committer writes the results strictly in
+/// input order, one transaction per face. A kill at any moment leaves a prefix of the ordered
+/// commits; a re-run skips photos already enrolled on their subject (by the SHA-256 of their
+/// bytes) and ends with exactly the gallery an uninterrupted run gives.
 public final class BatchEnroller: Sendable {
     public struct Options: Sendable {
         public var policy: FacePipeline.EnrollmentPolicy = .single
         public var dedup = false
         public var jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
         public var reportPath: String?
-        /// Photos a worker detects before embedding their chips as one batch.
-        public var embedBatch = 4
+        public var mode: Mode = .test
+        /// The tenant (nil: the store's default tenant).
+        public var tenant: String?
         public init() {}
     }
 
@@ -37,22 +39,24 @@ public final class BatchEnroller: Sendable {
     }
 
     let pipeline: FacePipeline
-    let writer: EnrollmentWriter
+    let store: any Store
     let options: Options
+    let tenant: String
 
-    public init(pipeline: FacePipeline, writer: EnrollmentWriter, options: Options) {
+    public init(pipeline: FacePipeline, store: any Store, options: Options) {
         var single = pipeline.options
         single.threads = 1
         self.pipeline = pipeline.with(options: single)
-        self.writer = writer
+        self.store = store
         self.options = options
+        tenant = options.tenant ?? store.defaultTenantID
     }
 
     /// A worker's result for one photo, before it is committed.
     enum Analysis: Sendable {
         case skipped(sha: String)
         case refused(EnrollmentOutcome.Kind, reason: String, sha: String?)
-        case face(sha: String, template: [Float], box: [Int], quality: String)
+        case face(sha: String, face: FaceRecord)
     }
 
     /// Results handed from workers to the committer, by input index.
@@ -96,9 +100,14 @@ public final class BatchEnroller: Sendable {
 
     public func run(_ items: [EnrollmentItem], stop: StopFlag, progress: Bool = true) throws -> Summary {
         let started = Date(), cpuStart = Self.cpuSeconds()
-        let done = try writer.enrolledImageDigests()
-        var dedupGallery: (gallery: Gallery, subjectOfFace: [String: String])?
-        if options.dedup { dedupGallery = try writer.loadGallery(dimension: FaceEmbedder.dimension) }
+        // Dedup searches what is enrolled, so only then is the gallery loaded into memory.
+        var galleries: Galleries?
+        if options.dedup {
+            let g = Galleries(dimension: FaceEmbedder.dimension)
+            try g.load(from: store, tenant: tenant, mode: options.mode)
+            galleries = g
+        }
+        let enroller = Enroller(store: store, galleries: galleries)
         let report = try ReportWriter(path: options.reportPath)
         let display = ProgressDisplay(total: items.count)
         let slots = Slots()
@@ -107,9 +116,8 @@ public final class BatchEnroller: Sendable {
         for _ in 0..<workers {
             group.enter()
             Thread.detachNewThread { [self] in
-                // A few photos at a time, so their chips go through the network as one batch.
-                while let range = slots.take(limit: items.count, count: options.embedBatch, stop: stop) {
-                    for (i, analysis) in zip(range, analyse(range.map { items[$0] }, done: done)) { slots.put(i, analysis) }
+                while let range = slots.take(limit: items.count, count: 1, stop: stop) {
+                    for i in range { slots.put(i, analyse(items[i], enroller: enroller)) }
                 }
                 group.leave()
             }
@@ -117,13 +125,14 @@ public final class BatchEnroller: Sendable {
 
         var summary = Summary(total: 0)
         var failures = 0, analysed = 0
+        var externalIDs: [String: String] = [:]
         for (i, item) in items.enumerated() {
             guard let analysis = slots.wait(i, stop: stop) else { summary.interrupted = true; break }
             var outcome = EnrollmentOutcome(path: item.path, subject: item.subject, kind: .enrolled, reason: "")
             switch analysis {
             case .skipped(let sha):
                 outcome.kind = .skippedAlreadyEnrolled
-                outcome.reason = "a photo with the same bytes is already enrolled"
+                outcome.reason = "this photo is already enrolled on this subject"
                 outcome.sha256 = sha
             case .refused(let kind, let reason, let sha):
                 outcome.kind = kind
@@ -131,35 +140,29 @@ public final class BatchEnroller: Sendable {
                 outcome.sha256 = sha
                 failures += 1
                 analysed += 1
-            case .face(let sha, let template, let box, let quality):
+            case .face(let sha, let face):
                 analysed += 1
                 outcome.sha256 = sha
-                outcome.box = box
-                if let d = dedupGallery {
-                    let threshold = MatchThresholds.identification(gallerySize: max(1, d.gallery.count))
-                    var best: [String: Float] = [:]
-                    for m in try d.gallery.search(template, k: 20, minScore: threshold) {
-                        guard let other = d.subjectOfFace[m.id], other != item.subject else { continue }
-                        best[other] = max(best[other] ?? -1, m.score)
-                    }
-                    outcome.candidates = best.sorted { $0.value > $1.value }.map { (subject: $0.key, score: $0.value) }
+                outcome.box = face.boxArray
+                let dedup = galleries.map { g in
+                    Enroller.Dedup(threshold: MatchThresholds.identification(gallerySize: max(1, g.index(tenant: tenant, mode: options.mode).count)))
                 }
-                if let faceID = try writer.enroll(subject: item.subject, template: template, box: box, quality: quality, imageSHA256: sha) {
-                    outcome.faceID = faceID
+                let newFace = try face.newFace(subject: .external(item.subject, createIfMissing: true), imageSHA256: sha)
+                guard let committed = try enroller.commit([newFace], tenant: tenant, mode: options.mode, dedup: dedup).first else { continue }
+                if committed.write.alreadyEnrolled {
+                    outcome.kind = .skippedAlreadyEnrolled
+                    outcome.reason = "this photo is already enrolled on this subject"
+                } else {
+                    outcome.faceID = committed.write.faceID
+                    outcome.candidates = try committed.duplicates.map { match in
+                        (subject: try externalID(of: match.subject, cache: &externalIDs), score: match.score)
+                    }
                     if outcome.candidates.isEmpty {
                         outcome.reason = "enrolled"
                     } else {
                         outcome.kind = .duplicateCandidate
                         outcome.reason = "enrolled; matches \(outcome.candidates.count) other subject(s) above the 1:N threshold"
                     }
-                    if let d = dedupGallery {
-                        try? d.gallery.add(id: faceID, template: template)
-                        dedupGallery?.subjectOfFace[faceID] = item.subject
-                    }
-                } else {
-                    outcome.kind = .skippedAlreadyEnrolled
-                    outcome.reason = "a photo with the same bytes is already enrolled"
-                    outcome.candidates = []
                 }
             }
             report.write(outcome)
@@ -175,78 +178,49 @@ public final class BatchEnroller: Sendable {
         return summary
     }
 
-    /// Decodes and detects each photo, then embeds all their chips in one network call.
-    func analyse(_ batch: [EnrollmentItem], done: Set<String>) -> [Analysis] {
-        var results = [Analysis?](repeating: nil, count: batch.count)
-        var pending: [(index: Int, sha: String, face: FaceRecord, chip: RGBImage)] = []
-        for (n, item) in batch.enumerated() {
-            switch prepare(item, done: done) {
-            case .ready(let analysis): results[n] = analysis
-            case .chip(let sha, let face, let chip): pending.append((n, sha, face, chip))
-            }
-        }
-        if !pending.isEmpty {
-            do {
-                // One chip per network call: OpenBLAS's sgemm sums in an order that depends on the matrix
-                // shape, so a chip's descriptor differs in its last bits with the batch it shares
-                // (measured: up to 2e-7), and a resumed run composes its batches differently. Alone,
-                // every chip gets the same bits in every run.
-                let descriptors = try pending.map { try pipeline.embedder.descriptors(for: [$0.chip], threads: 1)[0] }
-                for (p, descriptor) in zip(pending, descriptors) {
-                    let q = p.face.quality
-                    let quality = String(format: "{\"brightness\":%.1f,\"confidence\":%.4f,\"face_size\":%d,\"sharpness\":%.2f}",
-                                         q.brightness, p.face.confidence, q.faceSize, q.sharpness)
-                    results[p.index] = .face(sha: p.sha, template: FaceEmbedder.template(from: descriptor),
-                                             box: [p.face.box.left, p.face.box.top, p.face.box.right, p.face.box.bottom], quality: quality)
-                }
-            } catch {
-                for p in pending { results[p.index] = .refused(.decodeError, reason: "\(error)", sha: p.sha) }
-            }
-        }
-        return results.map { $0 ?? .refused(.decodeError, reason: "not analysed", sha: nil) }
+    /// Reports name subjects as the input does: by their external id (folder name).
+    private func externalID(of subject: String, cache: inout [String: String]) throws -> String {
+        if let known = cache[subject] { return known }
+        let name = try store.subject(tenant: tenant, mode: options.mode, id: subject)?.externalID ?? subject
+        cache[subject] = name
+        return name
     }
 
-    enum Prepared {
-        case ready(Analysis)
-        case chip(sha: String, face: FaceRecord, chip: RGBImage)
-    }
-
-    /// Everything before the descriptor: read, hash, skip if enrolled, decode, detect, gate, align.
-    func prepare(_ item: EnrollmentItem, done: Set<String>) -> Prepared {
+    /// Everything before the commit: read, hash, skip if enrolled on its subject, decode, detect,
+    /// choose, gate, align and embed (one chip per network call, so every run gets the same bits:
+    /// OpenBLAS sums in an order that depends on the batch's shape).
+    func analyse(_ item: EnrollmentItem, enroller: Enroller) -> Analysis {
         let bytes: [UInt8]
         do {
             bytes = try ImageDecoder.readFile(item.path)
         } catch {
-            return .ready(.refused(.decodeError, reason: "\(error)", sha: nil))
+            return .refused(.decodeError, reason: "\(error)", sha: nil)
         }
-        let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-        if done.contains(sha) { return .ready(.skipped(sha: sha)) }
+        let sha = Enroller.digest(bytes)
+        do {
+            if try enroller.alreadyEnrolled(tenant: tenant, mode: options.mode, subject: .external(item.subject, createIfMissing: false),
+                                            imageSHA256: sha) != nil {
+                return .skipped(sha: sha)
+            }
+        } catch {
+            return .refused(.decodeError, reason: "\(error)", sha: sha)
+        }
         let image: RGBImage
         do {
             image = try ImageDecoder().decode(bytes)
         } catch {
-            return .ready(.refused(.decodeError, reason: "\(error)", sha: sha))
+            return .refused(.decodeError, reason: "\(error)", sha: sha)
         }
         do {
-            let faces = try pipeline.analyze(image, embed: false)
-            guard !faces.isEmpty else { return .ready(.refused(.noFace, reason: "no face found", sha: sha)) }
-            let chosen: FaceRecord
-            switch options.policy {
-            case .single:
-                guard faces.count == 1 else {
-                    return .ready(.refused(.multipleFaces, reason: "\(faces.count) faces found (use --largest-face to take the largest)", sha: sha))
-                }
-                chosen = faces[0]
-            case .largest:
-                guard let largest = faces.max(by: { $0.box.area < $1.box.area }) else { return .ready(.refused(.noFace, reason: "no face found", sha: sha)) }
-                chosen = largest
-            }
-            guard chosen.quality.passes else {
-                return .ready(.refused(.lowQuality, reason: chosen.quality.reasons.map(\.rawValue).joined(separator: ","), sha: sha))
-            }
-            return .chip(sha: sha, face: chosen, chip: pipeline.aligner.chip(from: image, landmarks: chosen.landmarks))
+            return .face(sha: sha, face: try pipeline.enrollmentFace(image, policy: options.policy))
+        } catch .noFace {
+            return .refused(.noFace, reason: "no face found", sha: sha)
+        } catch .multipleFaces(let n) {
+            return .refused(.multipleFaces, reason: "\(n) faces found (use --largest-face to take the largest)", sha: sha)
+        } catch .lowQuality(let reasons) {
+            return .refused(.lowQuality, reason: reasons.map(\.rawValue).joined(separator: ","), sha: sha)
         } catch {
-            return .ready(.refused(.decodeError, reason: "\(error)", sha: sha))
+            return .refused(.decodeError, reason: "\(error)", sha: sha)
         }
     }
 

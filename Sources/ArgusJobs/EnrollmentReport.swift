@@ -21,6 +21,10 @@ public struct EnrollmentOutcome: Sendable {
     public var box: [Int]?
     public var candidates: [(subject: String, score: Float)] = []
 
+    public init(path: String, subject: String, kind: Kind, reason: String) {
+        (self.path, self.subject, self.kind, self.reason) = (path, subject, kind, reason)
+    }
+
     var json: [String: Any] {
         var out: [String: Any] = ["path": path, "subject": subject, "outcome": kind.rawValue, "reason": reason]
         if let sha256 { out["sha256"] = sha256 }
@@ -32,10 +36,10 @@ public struct EnrollmentOutcome: Sendable {
 }
 
 /// The JSON Lines report, flushed line by line so a killed run leaves every finished line.
-final class ReportWriter {
+public final class ReportWriter {
     private let handle: FileHandle?
 
-    init(path: String?) throws {
+    public init(path: String?) throws {
         guard let path else { handle = nil; return }
         guard FileManager.default.createFile(atPath: path, contents: nil) else {
             throw EnrollmentInput.Failure.unreadable("cannot create the report \(path)")
@@ -43,7 +47,7 @@ final class ReportWriter {
         handle = FileHandle(forWritingAtPath: path)
     }
 
-    func write(_ outcome: EnrollmentOutcome) {
+    public func write(_ outcome: EnrollmentOutcome) {
         guard let handle, let data = try? JSONSerialization.data(withJSONObject: outcome.json, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         handle.write(data + Data("\n".utf8))
     }

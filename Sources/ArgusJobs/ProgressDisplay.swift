@@ -1,21 +1,21 @@
-import Foundation
+public import Foundation
 import Glibc
 
 /// A live progress bar on a terminal; a plain line every few seconds otherwise. Writes to stderr.
-final class ProgressDisplay {
+public final class ProgressDisplay {
     let total: Int
     let isTerminal: Bool
     let start = Date()
     private var lastLine = Date.distantPast
     private let lineInterval: TimeInterval
 
-    init(total: Int, lineInterval: TimeInterval = 5) {
+    public init(total: Int, lineInterval: TimeInterval = 5) {
         self.total = total
         self.lineInterval = lineInterval
         isTerminal = isatty(STDERR_FILENO) != 0
     }
 
-    func update(done: Int, failures: Int, processed: Int, final: Bool = false) {
+    public func update(done: Int, failures: Int, processed: Int, final: Bool = false) {
         let now = Date()
         let elapsed = max(0.001, now.timeIntervalSince(start))
         let rate = Double(processed) / elapsed

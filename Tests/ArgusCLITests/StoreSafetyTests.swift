@@ -1,4 +1,4 @@
-import ArgusService
+import ArgusStore
 import Foundation
 import Testing
 
@@ -44,7 +44,7 @@ struct StoreSafetyTests {
                 }
             }
             #expect(keys.count == 8)
-            let store = try ArgusStore(dataDirectory: data, environment: [:], create: false)
+            let store = try SQLiteStore(dataDirectory: data, environment: [:], create: false)
             #expect(try store.credentials(tenant: store.defaultTenantID, mode: nil).count == 8)
             // One tenant, whose data key opens under the one master key.
             #expect(try store.tenantCount() == 1)

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+@testable import ArgusStore
 import GRDB
 @testable import ArgusService
 
@@ -28,7 +29,7 @@ struct ErrorTests {
             // Expired: rolled with no overlap.
             let tenant = try runtime.store.defaultTenantID
             let spare = try runtime.store.createCredential(tenant: tenant, mode: .test, kind: .secret, scopes: [])
-            _ = try runtime.store.roll(credentialID: spare.credential.id, overlap: 0)
+            _ = try runtime.store.roll(credentialID: spare.credential.id, overlap: 0, now: Date())
             let expired = try await client.call(.get, "/v1/ping", auth: spare.secret)
             #expect(expired.status == .unauthorized && expired.errorCode == "expired_credentials")
 
@@ -75,7 +76,7 @@ struct ErrorTests {
                                                   contentType: "multipart/form-data; boundary=\(boundary)")
             #expect(multipart.status == .created, "\(multipart.json)")
             // The audit table has the refusals and the enrolment, and no image or template bytes.
-            let audit = try runtime.store.pool.read { db in try Row.fetchAll(db, sql: "SELECT operation, outcome FROM audit WHERE operation = 'faces.enroll'") }
+            let audit = try #require(runtime.store as? SQLiteStore).pool.read { db in try Row.fetchAll(db, sql: "SELECT operation, outcome FROM audit WHERE operation = 'faces.enroll'") }
             let outcomes = audit.map { $0["outcome"] as String }
             #expect(outcomes.contains("no_face") && outcomes.contains("multiple_faces") && outcomes.contains("low_quality") && outcomes.contains("enrolled"))
             // Only the multipart enrolment was stored.

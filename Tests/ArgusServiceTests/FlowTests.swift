@@ -132,7 +132,7 @@ struct FlowTests {
             #expect(wrong.status == .unauthorized && wrong.errorCode == "invalid_credentials")
 
             // Secrets are stored only as digests.
-            let db = try String(contentsOfFile: runtime.store.path, encoding: .isoLatin1)
+            let db = try String(contentsOfFile: runtime.store.location, encoding: .isoLatin1)
             #expect(!db.contains(key) && !db.contains(rk) && !db.contains(cs))
         }
     }

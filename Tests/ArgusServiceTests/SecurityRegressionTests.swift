@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
+@testable import ArgusStore
 @testable import ArgusService
 
 /// One regression test per finding of the security review (issue 9), over HTTP where the finding
@@ -251,7 +252,7 @@ struct SecurityRegressionTests {
             #expect(unknown.status == .notFound && unknown.errorCode == "not_found")
             let huge = try await client.call(.post, "/v1/identify", auth: sk, json: ["image": probe, "gallery": String(repeating: "g", count: 5 << 20)])
             #expect(huge.status == .badRequest && huge.errorCode == "invalid_request")
-            let names = runtime.deps.galleries.names(tenant: runtime.store.defaultTenantID, mode: .test)
+            let names = runtime.galleries.index(tenant: runtime.store.defaultTenantID, mode: .test).partitions
             #expect(names.count == 1 && names.first?.name == "default")
             let listed = try await client.call(.get, "/v1/galleries", auth: sk)
             #expect(listed.status == .ok && (listed.json["data"] as? [[String: Any]])?.count == 1)
@@ -305,7 +306,7 @@ struct SecurityRegressionTests {
         let png = try ImageEncoder.png(rows: [UInt8](repeating: 128, count: width * width), width: width, height: width, colorType: .gray, bitDepth: 8)
         try await ServiceHarness.withService { runtime, client in
             let sk = try #require(runtime.firstKey)
-            #expect(runtime.deps.faces.executor.threads == ProcessInfo.processInfo.activeProcessorCount)
+            #expect(runtime.faces.executor.threads == ProcessInfo.processInfo.activeProcessorCount)
             let subject = try await Self.subject(client, sk)
             let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
                 for _ in 0..<8 { group.addTask { try await client.call(.post, "/v1/subjects/\(subject)/faces", auth: sk, body: Data(png), contentType: "image/png") } }
@@ -364,8 +365,8 @@ struct SecurityRegressionTests {
             let rk = try await Self.key(client, sk, ["kind": "restricted", "scopes": ["subjects:read"]])
             #expect(try await client.call(.get, "/metrics", auth: rk.key).errorCode == "insufficient_scope")
             // Another tenant's templates never show.
-            try runtime.deps.galleries.add(face: "face_other", subject: "sub_other", template: [Float](repeating: 0.0883883476, count: 128),
-                                           key: .init(tenant: "ten_other", mode: .test, gallery: "default"))
+            try runtime.galleries.index(tenant: "ten_other", mode: .test)
+                .add(face: "face_other", subject: "sub_other", template: [Float](repeating: 0.0883883476, count: 128))
             let text = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(sk)"]) { response in
                 (response.status, String(buffer: response.body))
             }
@@ -410,7 +411,7 @@ struct SecurityRegressionTests {
     func firstKeyAndAAD() async throws {
         let dir = try ServiceHarness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try ArgusStore(dataDirectory: dir, environment: [:])
+        let store = try SQLiteStore(dataDirectory: dir, environment: [:])
         _ = try store.createCredential(tenant: store.defaultTenantID, mode: .test, kind: .secret, scopes: [])
         #expect(try store.issueFirstKey() == nil)
         // A wrapped data key does not open as another tenant's.
@@ -431,7 +432,7 @@ struct SecurityRegressionTests {
                 let subject = try await Self.subject(client, runtime.firstKey!)
                 try await Self.enrol(client, runtime.firstKey!, subject, "Hugo_Chavez/0001.jpg")
             }
-            let s = runtime.store
+            let s = try #require(runtime.store as? SQLiteStore)
             try await s.pool.write { db in
                 for row in try Row.fetchAll(db, sql: "SELECT id, wrapped_data_key FROM tenants") {
                     let id: String = row["id"]
@@ -450,8 +451,8 @@ struct SecurityRegressionTests {
         }
         let reopened = try await ArgusServiceRuntime.open(config, pipeline: ServiceHarness.pipeline, environment: [:], logger: logger)
         #expect(reopened.firstKey == nil)
-        #expect(reopened.deps.galleries.templates(tenant: reopened.store.defaultTenantID, mode: .test) == 1)
-        let bound = try await reopened.store.pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'aad_bound'") }
+        #expect(reopened.galleries.index(tenant: reopened.store.defaultTenantID, mode: .test).count == 1)
+        let bound = try await #require(reopened.store as? SQLiteStore).pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'aad_bound'") }
         #expect(bound == "1")
     }
 
@@ -461,7 +462,7 @@ struct SecurityRegressionTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         FileManager.default.createFile(atPath: dir + "/argus.sqlite", contents: nil, attributes: [.posixPermissions: 0o644])
-        let store = try ArgusStore(dataDirectory: dir, environment: [:])
+        let store = try SQLiteStore(dataDirectory: dir, environment: [:])
         _ = try store.createCredential(tenant: store.defaultTenantID, mode: .test, kind: .secret, scopes: [])
         func mode(_ path: String) throws -> Int { (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1 }
         #expect(try mode(dir) == 0o700)

@@ -5,6 +5,7 @@ import Hummingbird
 import HTTPTypes
 import HummingbirdTesting
 import Logging
+import Testing
 import NIOCore
 @testable import ArgusService
 
@@ -57,6 +58,18 @@ enum ServiceHarness {
         let app = runtime.buildApplication(logger: logger)
         try await app.test(.live) { client in try await body(runtime, client) }
     }
+
+    /// The same, without a socket: requests go straight to the router (HummingbirdTesting's router mode).
+    static func withRouter(tweak: (inout ServiceConfiguration) -> Void = { _ in },
+                           _ body: @Sendable (ArgusServiceRuntime, any TestClientProtocol) async throws -> Void) async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var logger = Logger(label: "argus-test")
+        logger.logLevel = .warning
+        let runtime = try await ArgusServiceRuntime.open(configuration(dataDirectory: dir, tweak: tweak), pipeline: pipeline,
+                                                         environment: [:], logger: logger)
+        try await runtime.buildApplication(logger: logger).test(.router) { client in try await body(runtime, client) }
+    }
 }
 
 /// Small conveniences over the test client: JSON in, JSON out.
@@ -83,6 +96,11 @@ extension TestClientProtocol {
         }
         return try await execute(uri: uri, method: method, headers: headers, body: buffer) { response in
             let data = Data(response.body.readableBytesView)
+            // Every response a test receives must agree with openapi.json.
+            for problem in OpenAPIValidator.shared.check(method: method.rawValue, uri: uri, status: Int(response.status.code),
+                                                          contentType: response.headers[.contentType], body: data) {
+                Issue.record("openapi.json disagrees: \(problem)")
+            }
             let object = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
             return Reply(status: response.status, json: object, headers: response.headers)
         }

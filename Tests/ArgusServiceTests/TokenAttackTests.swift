@@ -70,7 +70,7 @@ struct TokenAttackTests {
                 var c = SessionClaims(iss: "argus", aud: "argus-session", sub: "c1", tenant: record.tenantID, mode: "test", purpose: "verify",
                                       subject: subject, jti: record.id, iat: now, nbf: now, exp: now + 600)
                 tweak(&c)
-                return try await runtime.deps.tokens.mint(c)
+                return try await runtime.tokens.mint(c)
             }
             try await expectRefused(try await signed { $0.exp = now - 120 }, "expired", code: "token_expired")
             try await expectRefused(try await signed { $0.nbf = now + 600 }, "not yet valid")
@@ -129,13 +129,13 @@ struct TokenAttackTests {
             let subject = try #require(try await client.call(.post, "/v1/subjects", auth: key, json: [:]).json["id"] as? String)
             let before = try #require(try await client.call(.post, "/v1/sessions", auth: key,
                                                             json: ["customer_ref": "r", "purpose": "verify", "subject_id": subject]).json["token"] as? String)
-            try await runtime.deps.tokens.rotate()
+            try await runtime.tokens.rotate()
             let jwks = try await client.call(.get, "/.well-known/jwks.json")
             #expect((jwks.json["keys"] as? [Any])?.count == 2)
             #expect(try await client.call(.get, "/v1/ping", auth: before).status == .ok)
             // Long after retirement the old key is dropped.
             let later = Date().addingTimeInterval(TimeInterval(runtime.configuration.sessionMaxTTL + 120))
-            #expect(runtime.deps.tokens.usableKeys(now: later).count == 1)
+            #expect(runtime.tokens.usableKeys(now: later).count == 1)
         }
     }
 }

@@ -21,8 +21,14 @@ struct FaceAnalysisService: Sendable {
     }
 
     /// The face to enrol under `policy`.
-    func enrollmentFace(from bytes: [UInt8], policy: FacePipeline.EnrollmentPolicy = .single) async throws -> FaceRecord {
-        try await onExecutor { [pipeline, decoder] in try pipeline.enrollmentFace(try Self.decode(bytes, decoder), policy: policy) }
+    func enrollmentFace(from bytes: [UInt8], policy: FacePipeline.EnrollmentPolicy = .single, minFaceSize: Int? = nil) async throws -> FaceRecord {
+        var chosen = pipeline
+        if let minFaceSize {
+            var options = pipeline.options
+            options.quality.minFaceSize = minFaceSize
+            chosen = pipeline.with(options: options)
+        }
+        return try await onExecutor { [chosen, decoder] in try chosen.enrollmentFace(try Self.decode(bytes, decoder), policy: policy) }
     }
 
     /// A search probe: the largest face whatever its quality, and the number of faces found.
@@ -54,21 +60,11 @@ struct FaceAnalysisService: Sendable {
     static func map(_ error: FaceAnalysisError) -> any Error {
         switch error {
         case .noFace: return APIError.face("no_face", "No face was found in the image")
-        case .multipleFaces(let n): return APIError.face("multiple_faces", "\(n) faces were found; exactly one is needed")
+        case .multipleFaces(let n): return APIError.face("multiple_faces", "\(n) faces were found; exactly one is needed (send largest_face=true to take the largest)")
         case .lowQuality(let reasons):
             return APIError.face("low_quality", "Face quality too low: " + reasons.map(\.rawValue).joined(separator: ", "))
         case .image(let e): return APIError.face("invalid_image", "The image could not be decoded: \(e)")
         default: return error
         }
-    }
-}
-
-extension FaceRecord {
-    var boxArray: [Int] { [box.left, box.top, box.right, box.bottom] }
-
-    var qualityJSON: [String: Any] {
-        ["face_size": quality.faceSize, "brightness": (quality.brightness * 10).rounded() / 10,
-         "sharpness": (quality.sharpness * 10).rounded() / 10, "confidence": confidence,
-         "inside_fraction": (quality.insideFraction * 1000).rounded() / 1000, "reasons": quality.reasons.map(\.rawValue)]
     }
 }

@@ -60,19 +60,3 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         self = out
     }
 }
-
-/// Test and live data never meet: every object and credential belongs to one mode.
-public enum Mode: String, Sendable, Codable, CaseIterable {
-    case test
-    case live
-}
-
-/// What a restricted key, client credential or session may do.
-public enum Scope: String, Sendable, Codable, CaseIterable, Hashable {
-    case subjectsRead = "subjects:read"
-    case subjectsWrite = "subjects:write"
-    case verify
-    case identify
-    case sessionsCreate = "sessions:create"
-    case keysManage = "keys:manage"
-}

@@ -68,6 +68,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     static func face(_ code: String, _ message: String) -> APIError {
         APIError(.unprocessableContent, type: "face_error", code: code, message)
     }
+    /// The store could not do the work (busy past its timeout, I/O): nothing was changed.
+    static let storeUnavailable = APIError(.serviceUnavailable, type: "api_error", code: "store_unavailable", "The store is unavailable; retry later")
     static let internalError = APIError(.internalServerError, type: "api_error", code: "internal_error", "Internal error")
 }
 

@@ -1,3 +1,4 @@
+public import ArgusStore
 public import Hummingbird
 public import HummingbirdAuth
 

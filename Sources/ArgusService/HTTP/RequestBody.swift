@@ -78,7 +78,9 @@ struct RequestBody: Sendable {
         var image: String?
         var gallery: String?
         var dedup: Bool?
-        var isEmpty: Bool { gallery == nil && dedup == nil }
+        var largestFace: Bool?
+        var minFaceSize: Int?
+        enum CodingKeys: String, CodingKey { case image, gallery, dedup, largestFace = "largest_face", minFaceSize = "min_face_size" }
     }
 
     func image(_ request: Request) async throws -> ImageInput {
@@ -101,9 +103,14 @@ struct RequestBody: Sendable {
             guard let file = form.file else { throw APIError.invalidRequest("multipart body has no file part") }
             var fields = EnrollmentFields()
             fields.gallery = form.fields["gallery"]
-            if let dedup = form.fields["dedup"] {
-                guard let value = Bool(dedup.lowercased()) else { throw APIError.invalidRequest("dedup: expected true or false") }
-                fields.dedup = value
+            for (name, path) in [("dedup", \EnrollmentFields.dedup), ("largest_face", \EnrollmentFields.largestFace)] {
+                guard let text = form.fields[name] else { continue }
+                guard let value = Bool(text.lowercased()) else { throw APIError.invalidRequest("\(name): expected true or false") }
+                fields[keyPath: path] = value
+            }
+            if let text = form.fields["min_face_size"] {
+                guard let value = Int(text) else { throw APIError.invalidRequest("min_face_size: expected an integer 0…4096") }
+                fields.minFaceSize = value
             }
             return ImageInput(bytes: file, fields: fields)
         }

@@ -1,3 +1,4 @@
+import ArgusStore
 import Foundation
 
 // The typed bodies of the JSON routes. Unknown members are ignored; a member of the wrong type is

@@ -1,3 +1,4 @@
+import ArgusStore
 import Crypto
 public import Foundation
 public import JWTKit
@@ -39,19 +40,16 @@ final class SessionTokens: Sendable {
         let retiredAt: Date?
     }
 
-    let store: ArgusStore
-    let vault: KeyVault
+    let store: any Store
     let configuration: ServiceConfiguration
     private let keys = Mutex<[SigningKey]>([])
     private let collection = JWTKeyCollection()
 
-    init(store: ArgusStore, vault: KeyVault, configuration: ServiceConfiguration) async throws {
+    init(store: any Store, configuration: ServiceConfiguration) async throws {
         self.store = store
-        self.vault = vault
         self.configuration = configuration
         for row in try store.signingKeys() {
-            let raw = try vault.unwrap(row.sealed, context: KeyVault.signingKeyContext(kid: row.kid))
-            let key = try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+            let key = try Curve25519.Signing.PrivateKey(rawRepresentation: row.privateKey)
             await collection.add(eddsa: EdDSA.PrivateKey(backing: key), kid: JWKIdentifier(string: row.kid))
             keys.withLock { $0.append(SigningKey(kid: row.kid, key: key, createdAt: row.createdAt, retiredAt: row.retiredAt)) }
         }
@@ -68,7 +66,7 @@ final class SessionTokens: Sendable {
     func rotate(now: Date = Date()) async throws {
         let key = Curve25519.Signing.PrivateKey()
         let kid = "sig_" + Secrets.random(bytes: 9)
-        try store.insertSigningKey(kid: kid, sealed: try vault.wrap(key.rawRepresentation, context: KeyVault.signingKeyContext(kid: kid)), retiring: true)
+        try store.addSigningKey(kid: kid, privateKey: key.rawRepresentation, retiringOthers: true)
         await collection.add(eddsa: EdDSA.PrivateKey(backing: key), kid: JWKIdentifier(string: kid))
         keys.withLock { all in
             all = all.map { $0.retiredAt == nil ? SigningKey(kid: $0.kid, key: $0.key, createdAt: $0.createdAt, retiredAt: now) : $0 }
@@ -121,11 +119,10 @@ final class SessionTokens: Sendable {
     }
 
     /// The public keys still in use, as a JWK Set.
-    func jwks(now: Date = Date()) -> [String: [[String: String]]] {
-        ["keys": usableKeys(now: now).map {
-            ["kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": $0.kid,
-             "x": Self.base64URLEncode($0.key.publicKey.rawRepresentation)]
-        }]
+    func jwks(now: Date = Date()) -> JWKSResponse {
+        JWKSResponse(keys: usableKeys(now: now).map {
+            .init(kty: "OKP", crv: "Ed25519", alg: "EdDSA", use: "sig", kid: $0.kid, x: Self.base64URLEncode($0.key.publicKey.rawRepresentation))
+        })
     }
 
     static func base64URLEncode(_ data: Data) -> String {

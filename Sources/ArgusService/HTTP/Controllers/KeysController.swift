@@ -1,3 +1,4 @@
+import ArgusStore
 public import Foundation
 public import Hummingbird
 
@@ -8,22 +9,19 @@ public import Hummingbird
 /// restricted key or client credential with `keys:manage` only non-secret credentials whose scopes
 /// are within its own. Ids of another tenant or mode answer 404, like ids that never existed.
 struct KeysController {
-    let deps: ServiceDependencies
+    let store: any Store
+    let body: RequestBody
     static let maxOverlap = 30 * 24 * 3600
 
-    func register(_ router: some RouterMethods<ArgusRequestContext>) {
-        router.post("/v1/keys") { request, context in try await create(request, context) }
-        router.get("/v1/keys") { _, context in try list(context) }
-        router.post("/v1/keys/:id/roll") { request, context in try await roll(request, context) }
-        router.delete("/v1/keys/:id") { _, context in try revoke(context) }
+    /// `routes` require `keys:manage` and refuse session tokens.
+    func register(_ routes: some RouterMethods<ArgusRequestContext>) {
+        routes.post("/v1/keys") { request, context in try await create(request, context) }
+        routes.get("/v1/keys") { _, context in try list(context) }
+        routes.post("/v1/keys/:id/roll") { request, context in try await roll(request, context) }
+        routes.delete("/v1/keys/:id") { _, context in try revoke(context) }
     }
 
-    private func caller(_ context: ArgusRequestContext) throws -> Principal {
-        let p = try context.principal()
-        guard !p.isSession else { throw APIError.insufficientScope(Scope.keysManage.rawValue) }
-        try p.require(.keysManage)
-        return p
-    }
+    private func caller(_ context: ArgusRequestContext) throws -> Principal { try context.principal() }
 
     /// Whether `p` could have created a credential of this kind and these scopes.
     static func mayHold(_ p: Principal, kind: Credential.Kind, scopes: Set<Scope>) -> Bool {
@@ -31,53 +29,36 @@ struct KeysController {
         return kind != .secret && scopes.isSubset(of: p.scopes)
     }
 
-    static func json(_ c: Credential) -> [String: Any] {
-        ["id": c.id, "kind": c.kind.rawValue, "mode": c.mode.rawValue, "prefix": c.displayPrefix, "last4": c.last4,
-         "scopes": c.scopes.map(\.rawValue).sorted(), "name": c.name ?? NSNull(), "created": JSONResponse.iso(c.createdAt),
-         "last_used": JSONResponse.iso(c.lastUsedAt), "expires": JSONResponse.iso(c.expiresAt), "revoked": JSONResponse.iso(c.revokedAt)]
-    }
-
-    static func issued(_ i: IssuedCredential) -> [String: Any] {
-        var out = json(i.credential)
-        if let clientKey = i.clientKey {
-            out["client_key"] = clientKey
-            out["client_secret"] = i.secret
-        } else {
-            out["key"] = i.secret
-        }
-        return out
-    }
-
     func create(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try caller(context)
-        let body = try await deps.body.decode(CreateKeyRequest.self, from: request)
-        let kind = body.kind ?? .restricted
-        if let mode = body.mode, mode != p.mode {
+        let input = try await body.decode(CreateKeyRequest.self, from: request)
+        let kind = input.kind ?? .restricted
+        if let mode = input.mode, mode != p.mode {
             throw APIError.modeMismatch("A \(p.mode.rawValue)-mode credential cannot create \(mode.rawValue)-mode keys")
         }
-        if let name = body.name, name.count > 200 { throw APIError.invalidRequest("name: expected at most 200 characters") }
-        let scopes = Set(body.scopes ?? [])
+        if let name = input.name, name.count > 200 { throw APIError.invalidRequest("name: expected at most 200 characters") }
+        let scopes = Set(input.scopes ?? [])
         if kind != .secret && scopes.isEmpty { throw APIError.invalidRequest("scopes are required for restricted keys and client credentials") }
         guard Self.mayHold(p, kind: kind, scopes: scopes) else {
             throw APIError.insufficientScope(kind == .secret ? "secret keys" : scopes.subtracting(p.scopes).map(\.rawValue).sorted().joined(separator: ", "))
         }
-        let issued = try deps.store.createCredential(tenant: p.tenantID, mode: p.mode, kind: kind, scopes: scopes, name: body.name)
-        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "keys.create", target: issued.credential.id,
-                             outcome: "created", requestID: context.requestID)
-        return try JSONResponse.make(Self.issued(issued), status: .created)
+        let issued = try store.createCredential(tenant: p.tenantID, mode: p.mode, kind: kind, scopes: scopes, name: input.name, expiresAt: nil)
+        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "keys.create", target: issued.credential.id,
+                                   outcome: "created", requestID: context.requestID))
+        return try JSONResponse.make(KeyResponse(issued: issued), status: .created)
     }
 
     func list(_ context: ArgusRequestContext) throws -> Response {
         let p = try caller(context)
-        let visible = try deps.store.credentials(tenant: p.tenantID, mode: p.mode).filter { Self.mayHold(p, kind: $0.kind, scopes: $0.scopes) }
-        return try JSONResponse.make(["data": visible.map(Self.json)])
+        let visible = try store.credentials(tenant: p.tenantID, mode: p.mode).filter { Self.mayHold(p, kind: $0.kind, scopes: $0.scopes) }
+        return try JSONResponse.make(ListResponse(data: visible.map(KeyResponse.init)))
     }
 
     /// The credential named in the path, if the caller may act on it.
     /// - Throws: 404 for ids of another tenant or mode (as for unknown ids); 403 `insufficient_scope`
     ///   for a credential broader than the caller.
     private func target(_ context: ArgusRequestContext, _ p: Principal) throws -> Credential {
-        guard let id = context.parameters.get("id"), let c = try deps.store.credential(id: id), c.tenantID == p.tenantID, c.mode == p.mode else {
+        guard let id = context.parameters.get("id"), let c = try store.credential(id: id), c.tenantID == p.tenantID, c.mode == p.mode else {
             throw APIError.notFound("key")
         }
         guard Self.mayHold(p, kind: c.kind, scopes: c.scopes) else {
@@ -89,21 +70,21 @@ struct KeysController {
     func roll(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try caller(context)
         let c = try target(context, p)
-        let body = try await deps.body.decode(RollKeyRequest.self, from: request)
-        let overlap = body.expiresIn ?? 0
+        let input = try await body.decode(RollKeyRequest.self, from: request)
+        let overlap = input.expiresIn ?? 0
         guard (0...Self.maxOverlap).contains(overlap) else { throw APIError.invalidRequest("expires_in: expected 0…\(Self.maxOverlap) seconds") }
-        let fresh = try deps.store.roll(credentialID: c.id, overlap: TimeInterval(overlap))
-        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "keys.roll", target: c.id,
-                             outcome: "rolled_to:\(fresh.credential.id)", requestID: context.requestID)
-        return try JSONResponse.make(Self.issued(fresh), status: .created)
+        let fresh = try store.roll(credentialID: c.id, overlap: TimeInterval(overlap), now: Date())
+        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "keys.roll", target: c.id,
+                                   outcome: "rolled_to:\(fresh.credential.id)", requestID: context.requestID))
+        return try JSONResponse.make(KeyResponse(issued: fresh), status: .created)
     }
 
     func revoke(_ context: ArgusRequestContext) throws -> Response {
         let p = try caller(context)
         let c = try target(context, p)
-        try deps.store.revoke(credentialID: c.id)
-        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "keys.revoke", target: c.id, outcome: "revoked",
-                             requestID: context.requestID)
-        return try JSONResponse.make(["id": c.id, "revoked": true])
+        try store.revoke(credentialID: c.id)
+        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "keys.revoke", target: c.id, outcome: "revoked",
+                                   requestID: context.requestID))
+        return try JSONResponse.make(RevokedResponse(id: c.id))
     }
 }

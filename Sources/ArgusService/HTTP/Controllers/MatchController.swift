@@ -1,20 +1,27 @@
-public import ArgusFace
+import ArgusEnrollment
+import ArgusFace
 import ArgusMatching
+import ArgusStore
 public import Foundation
 public import Hummingbird
 
-/// `POST /v1/verify` (1:1) and `POST /v1/identify` (1:N). Probes are the largest detected face of
-/// the photo whatever its quality (reported as `probe`); only a photo with no face is refused.
+/// `POST /v1/verify` (1:1) and `POST /v1/identify` (1:N), both through the one subject search
+/// (`SubjectIndex`). Probes are the largest detected face of the photo whatever its quality
+/// (reported as `probe`); only a photo with no face, or no valid image, is refused.
 struct MatchController {
-    let deps: ServiceDependencies
+    let store: any Store
+    let galleries: Galleries
+    let faces: FaceAnalysisService
+    let body: RequestBody
 
-    func register(_ router: some RouterMethods<ArgusRequestContext>) {
-        router.post("/v1/verify") { request, context in try await verify(request, context) }
-        router.post("/v1/identify") { request, context in try await identify(request, context) }
+    /// `verify` lets verification sessions in (for their subject only); `identify` refuses them.
+    func register(verify: some RouterMethods<ArgusRequestContext>, identify: some RouterMethods<ArgusRequestContext>) {
+        verify.post("/v1/verify") { request, context in try await self.verify(request, context) }
+        identify.post("/v1/identify") { request, context in try await self.identify(request, context) }
     }
 
-    static func probeJSON(_ probe: (face: FaceRecord, faces: Int)) -> [String: Any] {
-        ["box": probe.face.boxArray, "quality": probe.face.qualityJSON, "faces": probe.faces]
+    static func probe(_ probe: (face: FaceRecord, faces: Int)) -> ProbeResponse {
+        ProbeResponse(box: probe.face.boxArray, quality: StoredQuality(probe.face), faces: probe.faces)
     }
 
     static func threshold(_ value: Float?, default fallback: Float) throws -> Float {
@@ -23,90 +30,81 @@ struct MatchController {
         return value
     }
 
+    static func template(_ face: FaceRecord) throws -> [Float] {
+        guard let template = face.template else { throw APIError.internalError }
+        return template
+    }
+
     func verify(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try context.principal()
-        try p.require(.verify)
-        let body = try await deps.body.decode(VerifyRequest.self, from: request)
+        let input = try await body.decode(VerifyRequest.self, from: request)
         var session: SessionRecord?
         if case .session(let claims) = p.kind {
             // The token exists so that the phone decides nothing: it sends the photo, the server the rest.
-            guard body.threshold == nil, body.imageA == nil, body.imageB == nil else {
+            guard input.threshold == nil, input.imageA == nil, input.imageB == nil else {
                 throw APIError.invalidRequest("a session token sends subject_id and image only (threshold, image_a and image_b are not allowed)")
             }
-            guard claims.purpose == SessionRecord.Purpose.verify.rawValue, let subject = body.subjectID, claims.subject == subject else {
+            guard claims.purpose == SessionRecord.Purpose.verify.rawValue, let subject = input.subjectID, claims.subject == subject else {
                 throw APIError.insufficientScope("this session allows \(claims.purpose) on subject \(claims.subject ?? "none") only")
             }
-            session = try deps.store.beginAttempt(sessionID: p.credentialID)
+            session = try store.beginAttempt(sessionID: p.credentialID)
         }
-        let threshold = try Self.threshold(body.threshold, default: MatchThresholds.verification)
+        let threshold = try Self.threshold(input.threshold, default: MatchThresholds.verification)
         let score: Float
         let probe: (face: FaceRecord, faces: Int)
-        if let subject = body.subjectID {
-            guard body.imageA == nil, body.imageB == nil else { throw APIError.invalidRequest("send {subject_id, image} or {image_a, image_b}") }
-            guard let s = try deps.store.subject(tenant: p.tenantID, mode: p.mode, id: subject) else { throw APIError.notFound("subject") }
+        if let subject = input.subjectID {
+            guard input.imageA == nil, input.imageB == nil else { throw APIError.invalidRequest("send {subject_id, image} or {image_a, image_b}") }
+            guard let s = try store.subject(tenant: p.tenantID, mode: p.mode, id: subject) else { throw APIError.notFound("subject") }
             guard !s.faceIDs.isEmpty else { throw APIError.invalidRequest("subject \(subject) has no enrolled face") }
-            probe = try await deps.faces.probe(from: try RequestBody.base64Image(body.image, "image"))
-            guard let template = probe.face.template else { throw APIError.internalError }
-            let found = try deps.galleries.searchSubjects(template, in: deps.galleries.existingGalleries(tenant: p.tenantID, mode: p.mode),
-                                                          limit: 1, among: [subject])
-            score = found.first?.score ?? -1
-        } else if body.imageA != nil || body.imageB != nil {
-            let a = try await deps.faces.probe(from: try RequestBody.base64Image(body.imageA, "image_a"))
-            let b = try await deps.faces.probe(from: try RequestBody.base64Image(body.imageB, "image_b"))
-            guard let ta = a.face.template, let tb = b.face.template else { throw APIError.internalError }
-            score = try Gallery.verify(ta, tb)
+            probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
+            score = try galleries.index(tenant: p.tenantID, mode: p.mode).score(try Self.template(probe.face), subject: subject) ?? -1
+        } else if input.imageA != nil || input.imageB != nil {
+            let a = try await faces.probe(from: try RequestBody.base64Image(input.imageA, "image_a"))
+            let b = try await faces.probe(from: try RequestBody.base64Image(input.imageB, "image_b"))
+            score = try Gallery.verify(try Self.template(a.face), try Self.template(b.face))
             probe = a
         } else {
             throw APIError.invalidRequest("send {subject_id, image} or {image_a, image_b}")
         }
         let match = score >= threshold
         // Spent atomically with its success: of concurrent successes exactly one counts.
-        if let session, match, try !deps.store.spend(sessionID: session.id) {
+        if let session, match, try !store.spend(sessionID: session.id) {
             throw APIError.sessionSpent("This session was already used successfully")
         }
-        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "verify", subject: body.subjectID,
-                             outcome: match ? "match" : "no_match", requestID: context.requestID)
-        var out: [String: Any] = ["match": match, "score": Double(score), "threshold": Double(threshold), "probe": Self.probeJSON(probe)]
-        if let subject = body.subjectID { out["subject_id"] = subject }
-        return try JSONResponse.make(out)
+        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "verify", subject: input.subjectID,
+                                   outcome: match ? "match" : "no_match", requestID: context.requestID))
+        return try JSONResponse.make(VerifyResponse(match: match, score: score, threshold: threshold, probe: Self.probe(probe), subjectID: input.subjectID))
     }
 
     func identify(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try context.principal()
-        guard !p.isSession else { throw APIError.insufficientScope(Scope.identify.rawValue) }
-        try p.require(.identify)
-        let body = try await deps.body.decode(IdentifyRequest.self, from: request)
-        let topK = body.topK ?? 5
+        let input = try await body.decode(IdentifyRequest.self, from: request)
+        let topK = input.topK ?? 5
         guard (1...100).contains(topK) else { throw APIError.invalidRequest("top_k: expected 1…100") }
-        let galleries: [Gallery]
-        if let name = body.gallery {
+        let index = galleries.index(tenant: p.tenantID, mode: p.mode)
+        var partitions: [String]?
+        if let name = input.gallery {
             // An unknown gallery is 404 and creates nothing: galleries are made by enrolment.
-            guard let g = deps.galleries.existing(.init(tenant: p.tenantID, mode: p.mode, gallery: try GalleryName.validate(name))) else {
-                throw APIError.notFound("gallery")
-            }
-            galleries = [g]
-        } else {
-            galleries = deps.galleries.existingGalleries(tenant: p.tenantID, mode: p.mode)
+            guard index.contains(partition: try GalleryName.validate(name)) else { throw APIError.notFound("gallery") }
+            partitions = [name]
         }
-        if let ids = body.subjectIDs, ids.count > 10_000 { throw APIError.invalidRequest("subject_ids: expected at most 10000 ids") }
-        let size = galleries.reduce(0) { $0 + $1.count }
+        if let ids = input.subjectIDs, ids.count > 10_000 { throw APIError.invalidRequest("subject_ids: expected at most 10000 ids") }
+        let size = index.count(in: partitions)
         let threshold: Float
-        if body.threshold != nil {
-            threshold = try Self.threshold(body.threshold, default: 0)
-        } else if let fpir = body.targetFPIR {
+        if input.threshold != nil {
+            threshold = try Self.threshold(input.threshold, default: 0)
+        } else if let fpir = input.targetFPIR {
             guard fpir > 0, fpir < 1 else { throw APIError.invalidRequest("target_fpir: expected a number in (0, 1)") }
             threshold = MatchThresholds.identification(gallerySize: max(1, size), targetFPIR: fpir)
         } else {
             threshold = MatchThresholds.identification(gallerySize: max(1, size))
         }
-        let probe = try await deps.faces.probe(from: try RequestBody.base64Image(body.image, "image"))
-        guard let template = probe.face.template else { throw APIError.internalError }
-        let ranked = try deps.galleries.searchSubjects(template, in: galleries, limit: topK, among: body.subjectIDs.map(Set.init))
+        let probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
+        let ranked = try index.search(try Self.template(probe.face), limit: topK, in: partitions, among: input.subjectIDs.map(Set.init))
         let decision = ranked.first.map { $0.score >= threshold } == true ? "match" : "no_match"
-        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "identify", subject: ranked.first?.subject,
-                             outcome: decision, requestID: context.requestID)
-        return try JSONResponse.make(["candidates": ranked.map { ["subject_id": $0.subject, "score": Double($0.score)] },
-                                      "decision": decision, "threshold": Double(threshold), "gallery_size": size,
-                                      "probe": Self.probeJSON(probe)])
+        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "identify", subject: ranked.first?.subject,
+                                   outcome: decision, requestID: context.requestID))
+        return try JSONResponse.make(IdentifyResponse(candidates: ranked.map { CandidateResponse(subjectID: $0.subject, score: $0.score) },
+                                                      decision: decision, threshold: threshold, gallerySize: size, probe: Self.probe(probe)))
     }
 }

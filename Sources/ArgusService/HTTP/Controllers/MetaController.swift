@@ -1,3 +1,4 @@
+import ArgusEnrollment
 public import Foundation
 public import Hummingbird
 import Synchronization
@@ -49,15 +50,16 @@ struct MetricsMiddleware: RouterMiddleware {
 
 /// Health, identity, metrics (secret keys only), JWKS and the OpenAPI document.
 struct MetaController {
-    let deps: ServiceDependencies
+    let galleries: Galleries
+    let tokens: SessionTokens
     let metrics: ServiceMetrics
     let openAPI: Data
 
     func register(_ router: some RouterMethods<ArgusRequestContext>) {
-        router.get("/healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
+        router.get("/healthz") { _, _ in try JSONResponse.make(HealthResponse()) }
         router.get("/v1/ping") { _, context in
             let p = try context.principal()
-            return try JSONResponse.make(["ok": true, "tenant": p.tenantID, "mode": p.mode.rawValue, "credential": p.credentialID])
+            return try JSONResponse.make(PingResponse(tenant: p.tenantID, mode: p.mode, credential: p.credentialID))
         }
         // A secret key's view: it shows traffic by route and the caller's own template count, never other tenants'.
         router.get("/metrics") { _, context in
@@ -65,10 +67,10 @@ struct MetaController {
             guard case .secretKey = p.kind else { throw APIError.insufficientScope("a secret key (metrics)") }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
-            return Response(status: .ok, headers: headers,
-                            body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(templates: deps.galleries.templates(tenant: p.tenantID, mode: p.mode)))))
+            let templates = galleries.index(tenant: p.tenantID, mode: p.mode).count
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(templates: templates))))
         }
-        router.get("/.well-known/jwks.json") { _, _ in try JSONResponse.make(deps.tokens.jwks()) }
+        router.get("/.well-known/jwks.json") { _, _ in try JSONResponse.make(tokens.jwks()) }
         router.get("/openapi.json") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "application/json"

@@ -1,25 +1,28 @@
-public import ArgusFace
-import Crypto
+import ArgusEnrollment
+import ArgusFace
+import ArgusStore
 public import Foundation
 public import Hummingbird
 
-/// `/v1/subjects` and their faces. Enrolment is acknowledged only after the face is committed
-/// (synchronously) to the store and added to the in-memory gallery.
+/// `/v1/subjects`, their faces and `/v1/galleries`. Enrolment is acknowledged only after the face
+/// is committed (synchronously) to the store and added to the in-memory gallery, by `Enroller`.
 struct SubjectsController {
-    let deps: ServiceDependencies
+    let store: any Store
+    let enroller: Enroller
+    let galleries: Galleries
+    let faces: FaceAnalysisService
+    let body: RequestBody
 
-    func register(_ router: some RouterMethods<ArgusRequestContext>) {
-        router.post("/v1/subjects") { request, context in try await create(request, context) }
-        router.get("/v1/subjects") { request, context in try list(request, context) }
-        router.get("/v1/subjects/:id") { _, context in try show(context) }
-        router.delete("/v1/subjects/:id") { _, context in try delete(context) }
-        router.post("/v1/subjects/:id/faces") { request, context in try await enroll(request, context) }
-        router.delete("/v1/subjects/:id/faces/:face_id") { _, context in try deleteFace(context) }
-        router.get("/v1/galleries") { _, context in try galleries(context) }
-    }
-
-    static func json(_ s: Subject) -> [String: Any] {
-        ["id": s.id, "external_id": s.externalID ?? NSNull(), "created": JSONResponse.iso(s.createdAt), "faces": s.faceIDs]
+    /// `read` and `write` refuse session tokens; `enrol` lets an enrolment session in (for its subject only).
+    func register(read: some RouterMethods<ArgusRequestContext>, write: some RouterMethods<ArgusRequestContext>,
+                  enrol: some RouterMethods<ArgusRequestContext>) {
+        write.post("/v1/subjects") { request, context in try await create(request, context) }
+        read.get("/v1/subjects") { request, context in try list(request, context) }
+        read.get("/v1/subjects/:id") { _, context in try show(context) }
+        write.delete("/v1/subjects/:id") { _, context in try delete(context) }
+        enrol.post("/v1/subjects/:id/faces") { request, context in try await enroll(request, context) }
+        write.delete("/v1/subjects/:id/faces/:face_id") { _, context in try deleteFace(context) }
+        read.get("/v1/galleries") { _, context in try list(galleriesOf: context) }
     }
 
     private func subjectID(_ context: ArgusRequestContext) throws -> String {
@@ -29,134 +32,147 @@ struct SubjectsController {
 
     func create(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try context.principal()
-        guard !p.isSession else { throw APIError.insufficientScope(Scope.subjectsWrite.rawValue) }
-        try p.require(.subjectsWrite)
-        let external = try await deps.body.decode(CreateSubjectRequest.self, from: request).externalID
+        let external = try await body.decode(CreateSubjectRequest.self, from: request).externalID
         if let external, external.isEmpty || external.count > 256 { throw APIError.invalidRequest("external_id must be 1…256 characters") }
-        let subject = try deps.store.createSubject(tenant: p.tenantID, mode: p.mode, externalID: external)
-        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "subjects.create", subject: subject.id, outcome: "created",
-                         requestID: context.requestID)
-        return try JSONResponse.make(Self.json(subject), status: .created)
+        let subject = try store.createSubject(tenant: p.tenantID, mode: p.mode, externalID: external)
+        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "subjects.create", subject: subject.id,
+                                   outcome: "created", requestID: context.requestID))
+        return try JSONResponse.make(SubjectResponse(subject), status: .created)
     }
 
     func list(_ request: Request, _ context: ArgusRequestContext) throws -> Response {
         let p = try context.principal()
-        guard !p.isSession else { throw APIError.insufficientScope(Scope.subjectsRead.rawValue) }
-        try p.require(.subjectsRead)
-        let limit = min(100, max(1, request.uri.queryParameters.get("limit", as: Int.self) ?? 20))
-        let after = request.uri.queryParameters.get("starting_after")
-        let page = try deps.store.subjects(tenant: p.tenantID, mode: p.mode, limit: limit, after: after,
-                                           externalID: request.uri.queryParameters.get("external_id"))
-        return try JSONResponse.make(["data": page.subjects.map(Self.json), "has_more": page.hasMore])
+        let query = request.uri.queryParameters
+        var limit = 20
+        if let text = query.get("limit") {
+            guard let n = Int(text), (1...100).contains(n) else { throw APIError.invalidRequest("limit: expected an integer 1…100") }
+            limit = n
+        }
+        let page = try store.subjects(tenant: p.tenantID, mode: p.mode, limit: limit, after: query.get("starting_after"),
+                                      externalID: query.get("external_id"))
+        return try JSONResponse.make(SubjectListResponse(data: page.subjects.map(SubjectResponse.init), hasMore: page.hasMore))
     }
 
     func show(_ context: ArgusRequestContext) throws -> Response {
         let p = try context.principal()
-        guard !p.isSession else { throw APIError.insufficientScope(Scope.subjectsRead.rawValue) }
-        try p.require(.subjectsRead)
-        guard let s = try deps.store.subject(tenant: p.tenantID, mode: p.mode, id: try subjectID(context)) else { throw APIError.notFound("subject") }
-        return try JSONResponse.make(Self.json(s))
+        guard let s = try store.subject(tenant: p.tenantID, mode: p.mode, id: try subjectID(context)) else { throw APIError.notFound("subject") }
+        return try JSONResponse.make(SubjectResponse(s))
     }
 
     func delete(_ context: ArgusRequestContext) throws -> Response {
         let p = try context.principal()
-        guard !p.isSession else { throw APIError.insufficientScope(Scope.subjectsWrite.rawValue) }
-        try p.require(.subjectsWrite)
         let id = try subjectID(context)
-        guard let faces = try deps.store.deleteSubject(tenant: p.tenantID, mode: p.mode, id: id) else { throw APIError.notFound("subject") }
-        deps.galleries.remove(faces: faces, tenant: p.tenantID, mode: p.mode)
-        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "subjects.delete", subject: id, outcome: "deleted",
-                         requestID: context.requestID)
-        return try JSONResponse.make(["id": id, "deleted": true])
+        guard let removed = try store.deleteSubject(tenant: p.tenantID, mode: p.mode, id: id) else { throw APIError.notFound("subject") }
+        galleries.index(tenant: p.tenantID, mode: p.mode).remove(faces: removed)
+        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "subjects.delete", subject: id, outcome: "deleted",
+                                   requestID: context.requestID))
+        return try JSONResponse.make(DeletedResponse(id: id))
+    }
+
+    /// How an enrolment was asked for: from the query and the body's fields (the query wins).
+    struct EnrolmentOptions {
+        var gallery = "default"
+        var dedup = false
+        var policy = FacePipeline.EnrollmentPolicy.single
+        var minFaceSize: Int?
+        /// Whether anything beyond the image was asked for.
+        var any = false
+
+        init(query: (String) -> String?, fields: RequestBody.EnrollmentFields) throws {
+            func flag(_ name: String, _ fallback: Bool?) throws -> Bool? {
+                guard let text = query(name) else { return fallback }
+                guard let value = Bool(text.lowercased()) else { throw APIError.invalidRequest("\(name): expected true or false") }
+                return value
+            }
+            let galleryName = query("gallery") ?? fields.gallery
+            let dedupFlag = try flag("dedup", fields.dedup)
+            let largest = try flag("largest_face", fields.largestFace)
+            var minimum = fields.minFaceSize
+            if let text = query("min_face_size") {
+                guard let n = Int(text) else { throw APIError.invalidRequest("min_face_size: expected an integer 0…4096") }
+                minimum = n
+            }
+            if let minimum, !(0...4096).contains(minimum) { throw APIError.invalidRequest("min_face_size: expected an integer 0…4096") }
+            any = galleryName != nil || dedupFlag != nil || largest != nil || minimum != nil
+            gallery = try GalleryName.validate(galleryName ?? "default")
+            dedup = dedupFlag ?? false
+            policy = largest == true ? .largest : .single
+            minFaceSize = minimum
+        }
     }
 
     func enroll(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try context.principal()
-        try p.require(.subjectsWrite)
         let id = try subjectID(context)
-        let query = request.uri.queryParameters
         var session: SessionRecord?
         if case .session(let claims) = p.kind {
             guard claims.purpose == SessionRecord.Purpose.enroll.rawValue, claims.subject == id else {
                 throw APIError.insufficientScope("this session allows \(claims.purpose) on subject \(claims.subject ?? "none") only")
             }
-            guard query.get("gallery") == nil, query.get("dedup") == nil else {
-                throw APIError.invalidRequest("a session token sends the image only (gallery and dedup are not allowed)")
-            }
         }
-        guard try deps.store.subject(tenant: p.tenantID, mode: p.mode, id: id) != nil else { throw APIError.notFound("subject") }
-        let input = try await deps.body.image(request)
-        if p.isSession, !input.fields.isEmpty {
-            throw APIError.invalidRequest("a session token sends the image only (gallery and dedup are not allowed)")
-        }
-        let galleryName = try GalleryName.validate(query.get("gallery") ?? input.fields.gallery ?? "default")
-        let dedupText = query.get("dedup")
-        if let dedupText, Bool(dedupText) == nil { throw APIError.invalidRequest("dedup: expected true or false") }
-        let dedup = dedupText.flatMap(Bool.init) ?? input.fields.dedup ?? false
+        // Everything beyond the photo is the key holder's to choose, never a token's.
+        let sessionRefusal = APIError.invalidRequest("a session token sends the image only (gallery, dedup, largest_face and min_face_size are not allowed)")
+        if p.isSession, !request.uri.queryParameters.isEmpty { throw sessionRefusal }
+        guard try store.subject(tenant: p.tenantID, mode: p.mode, id: id) != nil else { throw APIError.notFound("subject") }
+        let input = try await body.image(request)
+        let parameters = request.uri.queryParameters
+        let options = try EnrolmentOptions(query: { parameters.get($0) }, fields: input.fields)
+        if p.isSession, options.any { throw sessionRefusal }
         // Dedup answers with other subjects' ids and scores: that is identification.
-        if dedup { try p.require(.identify) }
-        if p.isSession { session = try deps.store.beginAttempt(sessionID: p.credentialID) }
-        let digest = SHA256.hash(data: Data(input.bytes)).map { String(format: "%02x", $0) }.joined()
+        if options.dedup { try p.require(.identify) }
+        if p.isSession { session = try store.beginAttempt(sessionID: p.credentialID) }
+        let digest = Enroller.digest(input.bytes)
         // The same photo again on the same subject: nothing new to enrol (batch re-runs are idempotent).
-        if let existing = try deps.store.face(subject: id, tenant: p.tenantID, mode: p.mode, imageSHA256: digest) {
+        if let existing = try enroller.alreadyEnrolled(tenant: p.tenantID, mode: p.mode, subject: .id(id), imageSHA256: digest) {
             // The face is enrolled: for an enrolment session that is its success, counted once.
-            if let session, try !deps.store.spend(sessionID: session.id) {
+            if let session, try !store.spend(sessionID: session.id) {
                 throw APIError.sessionSpent("This session was already used successfully")
             }
-            return try JSONResponse.make(["id": existing, "subject_id": id, "already_enrolled": true])
+            return try JSONResponse.make(FaceAlreadyEnrolledResponse(id: existing.faceID, subjectID: id))
         }
         let face: FaceRecord
         do {
-            face = try await deps.faces.enrollmentFace(from: input.bytes)
+            face = try await faces.enrollmentFace(from: input.bytes, policy: options.policy, minFaceSize: options.minFaceSize)
         } catch let error as APIError {
-            try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "faces.enroll", subject: id, outcome: error.code,
-                                 requestID: context.requestID)
+            try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "faces.enroll", subject: id, outcome: error.code,
+                                       requestID: context.requestID))
             throw error
         }
-        guard let template = face.template else { throw APIError.internalError }
-        var duplicates: [[String: Any]] = []
-        if dedup {
-            let galleries = deps.galleries.existingGalleries(tenant: p.tenantID, mode: p.mode)
-            let threshold = MatchThresholds.identification(gallerySize: max(1, galleries.reduce(0) { $0 + $1.count }))
-            duplicates = try deps.galleries.searchSubjects(template, in: galleries, limit: 20, excluding: id, minScore: threshold)
-                .map { ["subject_id": $0.subject, "score": Double($0.score)] }
-        }
-        let faceID = Secrets.identifier("face")
-        let sealed = try KeyVault.sealTemplate(template, key: try deps.store.dataKey(tenant: p.tenantID), faceID: faceID)
-        let qualityData = try JSONSerialization.data(withJSONObject: face.qualityJSON, options: [.sortedKeys])
+        let index = galleries.index(tenant: p.tenantID, mode: p.mode)
+        let dedup = options.dedup ? Enroller.Dedup(threshold: MatchThresholds.identification(gallerySize: max(1, index.count))) : nil
         // The session (if any) is spent in the same transaction as the insert: one session, one face.
-        try deps.store.insertFace(id: faceID, subject: id, tenant: p.tenantID, mode: p.mode, gallery: galleryName, sealedTemplate: sealed,
-                                  box: face.boxArray, quality: String(decoding: qualityData, as: UTF8.self), imageSHA256: digest,
-                                  spending: session?.id)
-        try deps.galleries.add(face: faceID, subject: id, template: template,
-                               key: .init(tenant: p.tenantID, mode: p.mode, gallery: galleryName))
-        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "faces.enroll", subject: id, target: faceID,
-                             outcome: "enrolled", requestID: context.requestID)
-        var out: [String: Any] = ["id": faceID, "subject_id": id, "gallery": galleryName, "box": face.boxArray,
-                                  "confidence": face.confidence, "quality": face.qualityJSON]
-        if dedup { out["duplicates"] = duplicates }
-        return try JSONResponse.make(out, status: .created)
+        guard let committed = try enroller.commit([try face.newFace(subject: .id(id), gallery: options.gallery, imageSHA256: digest)],
+                                                  tenant: p.tenantID, mode: p.mode, spending: session?.id, dedup: dedup).first else {
+            throw APIError.internalError
+        }
+        if committed.write.alreadyEnrolled {
+            // A concurrent copy of this request enrolled the photo first.
+            return try JSONResponse.make(FaceAlreadyEnrolledResponse(id: committed.write.faceID, subjectID: id))
+        }
+        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "faces.enroll", subject: id,
+                                   target: committed.write.faceID, outcome: "enrolled", requestID: context.requestID))
+        return try JSONResponse.make(FaceEnrolledResponse(
+            id: committed.write.faceID, subjectID: id, gallery: options.gallery, box: face.boxArray, confidence: face.confidence,
+            quality: StoredQuality(face),
+            duplicates: options.dedup ? committed.duplicates.map { CandidateResponse(subjectID: $0.subject, score: $0.score) } : nil), status: .created)
     }
 
     /// The galleries of the caller's tenant and mode (created by enrolment), with their sizes.
-    func galleries(_ context: ArgusRequestContext) throws -> Response {
+    func list(galleriesOf context: ArgusRequestContext) throws -> Response {
         let p = try context.principal()
-        guard !p.isSession else { throw APIError.insufficientScope(Scope.subjectsRead.rawValue) }
-        try p.require(.subjectsRead)
-        return try JSONResponse.make(["data": deps.galleries.names(tenant: p.tenantID, mode: p.mode).map { ["name": $0.name, "faces": $0.faces] }])
+        let all = galleries.index(tenant: p.tenantID, mode: p.mode).partitions.filter { $0.faces > 0 }
+        return try JSONResponse.make(ListResponse(data: all.map { GalleryResponse(name: $0.name, faces: $0.faces) }))
     }
 
     func deleteFace(_ context: ArgusRequestContext) throws -> Response {
         let p = try context.principal()
-        guard !p.isSession else { throw APIError.insufficientScope(Scope.subjectsWrite.rawValue) }
-        try p.require(.subjectsWrite)
         let id = try subjectID(context)
-        guard let face = context.parameters.get("face_id"), try deps.store.deleteFace(tenant: p.tenantID, mode: p.mode, subject: id, face: face) else {
+        guard let face = context.parameters.get("face_id"), try store.deleteFace(tenant: p.tenantID, mode: p.mode, subject: id, face: face) else {
             throw APIError.notFound("face")
         }
-        deps.galleries.remove(faces: [face], tenant: p.tenantID, mode: p.mode)
-        try deps.store.audit(tenant: p.tenantID, credential: p.credentialID, operation: "faces.delete", subject: id, outcome: "deleted",
-                         requestID: context.requestID)
-        return try JSONResponse.make(["id": face, "deleted": true])
+        galleries.index(tenant: p.tenantID, mode: p.mode).remove(faces: [face])
+        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "faces.delete", subject: id, target: face,
+                                   outcome: "deleted", requestID: context.requestID))
+        return try JSONResponse.make(DeletedResponse(id: face))
     }
 }

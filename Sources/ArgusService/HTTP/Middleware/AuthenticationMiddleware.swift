@@ -1,3 +1,4 @@
+import ArgusStore
 public import Foundation
 public import Hummingbird
 
@@ -10,7 +11,7 @@ public import Hummingbird
 /// cannot be guessed at speed. Every 401 and 403 is audited.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = ArgusRequestContext
-    let store: ArgusStore
+    let store: any Store
     let tokens: SessionTokens
     let limiter: RateLimiter
     let failures: RateLimiter
@@ -40,14 +41,17 @@ struct AuthenticationMiddleware: RouterMiddleware {
         } catch let error as APIError where error.status == .forbidden {
             // Permission refusals are audited with the caller.
             try refused(error, request, context, credential: principal)
+        } catch let error as StoreError where APIError(error).status == .forbidden {
+            try refused(APIError(error), request, context, credential: principal)
         }
     }
 
     /// Audits a refusal and throws it.
     private func refused(_ error: APIError, _ request: Request, _ context: Context, credential: Principal?) throws -> Never {
         do {
-            try store.audit(tenant: credential?.tenantID, credential: credential?.credentialID,
-                            operation: "refused \(request.method) \(request.uri.path.prefix(200))", outcome: error.code, requestID: context.requestID)
+            try store.audit(AuditEntry(tenant: credential?.tenantID, credential: credential?.credentialID,
+                                       operation: "refused \(request.method) \(request.uri.path.prefix(200))", outcome: error.code,
+                                       requestID: context.requestID))
         } catch {
             context.logger.error("audit write failed for a refusal", metadata: ["request_id": "\(context.requestID)", "error": "\(error)"])
             throw APIError.internalError
@@ -63,7 +67,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             guard token.hasPrefix("sk_") || token.hasPrefix("rk_") else { throw APIError.invalidCredentials }
             let digest = Secrets.digest(token)
             guard let credential = try store.credential(lookup: "k:" + Secrets.hex(digest)),
-                  Secrets.constantTimeEqual(credential.secretDigest, digest) else { throw APIError.invalidCredentials }
+                  credential.matches(secretDigest: digest) else { throw APIError.invalidCredentials }
             return try principal(for: credential, presentedPrefix: String(token.prefix(8)))
         }
         if let key = request.headers[.clientKey] {
@@ -75,7 +79,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
                 _ = Secrets.constantTimeEqual(digest, Secrets.digest("unknown"))
                 throw APIError.invalidCredentials
             }
-            guard Secrets.constantTimeEqual(credential.secretDigest, digest) else { throw APIError.invalidCredentials }
+            guard credential.matches(secretDigest: digest) else { throw APIError.invalidCredentials }
             return try principal(for: credential, presentedPrefix: String(key.prefix(8)))
         }
         throw APIError.missingCredentials

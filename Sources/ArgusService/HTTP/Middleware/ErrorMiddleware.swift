@@ -1,3 +1,4 @@
+import ArgusStore
 public import Foundation
 public import Hummingbird
 public import Logging
@@ -14,6 +15,11 @@ struct ErrorMiddleware: RouterMiddleware {
             return response
         } catch let error as APIError {
             return APIError.render(status: error.status, type: error.type, code: error.code, message: error.message, requestID: context.requestID)
+        } catch let error as StoreError {
+            if case .unavailable = error { context.logger.error("store unavailable", metadata: ["request_id": "\(context.requestID)", "error": "\(error)"]) }
+            if case .sealed = error { context.logger.error("sealed value did not open", metadata: ["request_id": "\(context.requestID)", "error": "\(error)"]) }
+            let e = APIError(error)
+            return APIError.render(status: e.status, type: e.type, code: e.code, message: e.message, requestID: context.requestID)
         } catch let error as HTTPError {
             let mapped: APIError
             switch error.status {

@@ -1,5 +1,5 @@
 public import Foundation
-public import GRDB
+import GRDB
 
 /// A stored credential (secret key, restricted key or client credential). Secrets are never stored.
 public struct Credential: Sendable, Equatable {
@@ -26,6 +26,9 @@ public struct Credential: Sendable, Equatable {
     public let revokedAt: Date?
     let lookup: String
     let secretDigest: Data
+
+    /// Whether `digest` (SHA-256 of a presented secret) is this credential's, compared in constant time.
+    public func matches(secretDigest digest: Data) -> Bool { Secrets.constantTimeEqual(secretDigest, digest) }
 
     /// Secret keys hold every scope; others only theirs.
     public func allows(_ scope: Scope) -> Bool { kind == .secret || scopes.contains(scope) }
@@ -63,11 +66,11 @@ public struct IssuedCredential: Sendable {
     public let clientKey: String?
 }
 
-extension ArgusStore {
+extension SQLiteStore {
     /// Creates a credential. Keys are looked up by the digest of the secret; client credentials by
     /// their public key, with the secret's digest checked in constant time.
-    public func createCredential(tenant: String, mode: Mode, kind: Credential.Kind, scopes: Set<Scope>, name: String? = nil,
-                                 expiresAt: Date? = nil) throws -> IssuedCredential {
+    public func createCredential(tenant: String, mode: Mode, kind: Credential.Kind, scopes: Set<Scope>, name: String?,
+                                 expiresAt: Date?) throws -> IssuedCredential {
         let id = Secrets.identifier("key")
         let secret: String, lookup: String, clientKey: String?, prefix: String
         switch kind {
@@ -85,39 +88,39 @@ extension ArgusStore {
         }
         let scopeText = (kind == .secret ? Set(Scope.allCases) : scopes).map(\.rawValue).sorted().joined(separator: " ")
         let now = Date().timeIntervalSince1970
-        try pool.write { db in
+        try write { db in
             try db.execute(sql: """
                 INSERT INTO credentials(id, tenant_id, mode, kind, lookup, secret_digest, display_prefix, last4, scopes, name, created_at, expires_at)
                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
                 """, arguments: [id, tenant, mode.rawValue, kind.rawValue, lookup, Secrets.digest(secret), clientKey ?? prefix,
                                  String(secret.suffix(4)), scopeText, name, now, expiresAt?.timeIntervalSince1970])
         }
-        guard let record = try credential(id: id) else { throw APIError.internalError }
+        guard let record = try credential(id: id) else { throw StoreError.unavailable("credential \(id) was not stored") }
         return IssuedCredential(credential: record, secret: secret, clientKey: clientKey)
     }
 
     /// On a store with no credential at all, creates the default tenant's first test-mode secret
     /// key (serialised with other first uses, so two processes never both create one).
     public func issueFirstKey() throws -> IssuedCredential? {
-        try InitializationLock.run(dataDirectory: directory) {
+        try Self.guarded { try InitializationLock.run(dataDirectory: directory) {
             let none = try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM credentials LIMIT 1") == nil }
             guard none else { return nil }
-            return try createCredential(tenant: defaultTenantID, mode: .test, kind: .secret, scopes: [], name: "first key")
-        }
+            return try createCredential(tenant: defaultTenantID, mode: .test, kind: .secret, scopes: [], name: "first key", expiresAt: nil)
+        } }
     }
 
     public func credential(id: String) throws -> Credential? {
-        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM credentials WHERE id = ?", arguments: [id]).map(Credential.init(row:)) }
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM credentials WHERE id = ?", arguments: [id]).map(Credential.init(row:)) }
     }
 
-    func credential(lookup: String) throws -> Credential? {
-        try pool.read { db in
+    public func credential(lookup: String) throws -> Credential? {
+        try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM credentials WHERE lookup = ?", arguments: [lookup]).map(Credential.init(row:))
         }
     }
 
     public func credentials(tenant: String, mode: Mode?) throws -> [Credential] {
-        try pool.read { db in
+        try read { db in
             if let mode {
                 return try Row.fetchAll(db, sql: "SELECT * FROM credentials WHERE tenant_id = ? AND mode = ? ORDER BY created_at, id",
                                         arguments: [tenant, mode.rawValue]).map(Credential.init(row:))
@@ -130,16 +133,16 @@ extension ArgusStore {
     /// Replaces a live credential by a new one with the same kind, mode, scopes and lifetime; the
     /// old one keeps working for `overlap` seconds (0 = it stops now). Revoked and expired
     /// credentials are not rolled: that would resurrect a key its owner meant to end.
-    public func roll(credentialID: String, overlap: TimeInterval, now: Date = Date()) throws -> IssuedCredential {
-        guard let old = try credential(id: credentialID) else { throw APIError.notFound("key") }
-        guard old.revokedAt == nil else { throw APIError.invalidRequest("key \(old.id) is revoked and cannot be rolled") }
-        if let expires = old.expiresAt, expires <= now { throw APIError.invalidRequest("key \(old.id) has expired and cannot be rolled") }
+    public func roll(credentialID: String, overlap: TimeInterval, now: Date) throws -> IssuedCredential {
+        guard let old = try credential(id: credentialID) else { throw StoreError.notFound("key") }
+        guard old.revokedAt == nil else { throw StoreError.invalid("key \(old.id) is revoked and cannot be rolled") }
+        if let expires = old.expiresAt, expires <= now { throw StoreError.invalid("key \(old.id) has expired and cannot be rolled") }
         // The new key lives as long as the old one was meant to, counted from now.
         let lifetime = old.expiresAt.map { $0.timeIntervalSince(old.createdAt) }
         let fresh = try createCredential(tenant: old.tenantID, mode: old.mode, kind: old.kind, scopes: old.scopes, name: old.name,
                                          expiresAt: lifetime.map { now.addingTimeInterval($0) })
         let until = now.timeIntervalSince1970 + max(0, overlap)
-        try pool.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE credentials SET expires_at = min(coalesce(expires_at, ?), ?), rolled_to = ? WHERE id = ?",
                            arguments: [until, until, fresh.credential.id, credentialID])
         }
@@ -150,7 +153,7 @@ extension ArgusStore {
     /// the authority that minted it). - Returns: whether the credential existed and was live.
     @discardableResult
     public func revoke(credentialID: String) throws -> Bool {
-        try pool.write { db in
+        try write { db in
             let now = Date().timeIntervalSince1970
             try db.execute(sql: "UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, credentialID])
             let changed = db.changesCount > 0
@@ -162,7 +165,7 @@ extension ArgusStore {
 
     /// Records use, at most once a minute per credential: every write here is fsynced, and a
     /// per-request fsync would cost more than the request.
-    func touch(credentialID: String) {
+    public func touch(credentialID: String) {
         let now = Date().timeIntervalSince1970
         let due = lastTouched.withLock { seen -> Bool in
             if let last = seen[credentialID], now - last < 60 { return false }

@@ -81,3 +81,10 @@ struct KeyVault: Sendable {
         return bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 }
+
+/// A Sendable box so per-tenant keys can sit in a dictionary during start-up.
+struct SymmetricKeyBox: @unchecked Sendable {
+    // @unchecked: SymmetricKey is an immutable value.
+    let key: SymmetricKey
+    init(_ key: SymmetricKey) { self.key = key }
+}

@@ -1,5 +1,5 @@
 public import Foundation
-public import GRDB
+import GRDB
 
 /// A minted session: what its token may do, and how often it has been tried.
 public struct SessionRecord: Sendable, Equatable {
@@ -34,45 +34,42 @@ public struct SessionRecord: Sendable, Equatable {
     }
 }
 
-extension ArgusStore {
-    func createSession(id: String, tenant: String, mode: Mode, credential: String, purpose: SessionRecord.Purpose, subject: String?,
-                       customerRef: String, expiresAt: Date, maxAttempts: Int) throws {
-        try pool.write { db in
+extension SQLiteStore {
+    public func createSession(_ s: NewSession) throws {
+        try write { db in
             try db.execute(sql: """
                 INSERT INTO sessions(id, tenant_id, mode, credential_id, purpose, subject_id, customer_ref, created_at, expires_at, max_attempts)
                 VALUES (?,?,?,?,?,?,?,?,?,?)
-                """, arguments: [id, tenant, mode.rawValue, credential, purpose.rawValue, subject, customerRef,
-                                 Date().timeIntervalSince1970, expiresAt.timeIntervalSince1970, maxAttempts])
+                """, arguments: [s.id, s.tenant, s.mode.rawValue, s.credential, s.purpose.rawValue, s.subject, s.customerRef,
+                                 Date().timeIntervalSince1970, s.expiresAt.timeIntervalSince1970, s.maxAttempts])
         }
     }
 
-    func session(id: String) throws -> SessionRecord? {
-        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [id]).map(SessionRecord.init(row:)) }
+    public func session(id: String) throws -> SessionRecord? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [id]).map(SessionRecord.init(row:)) }
     }
 
-    /// Claims one attempt atomically: fails when the session is spent, revoked or out of attempts.
-    func beginAttempt(sessionID: String) throws -> SessionRecord {
-        try pool.write { db in
+    public func beginAttempt(sessionID: String) throws -> SessionRecord {
+        try write { db in
             try db.execute(sql: """
                 UPDATE sessions SET attempts = attempts + 1
                 WHERE id = ? AND spent_at IS NULL AND revoked_at IS NULL AND attempts < max_attempts
                 """, arguments: [sessionID])
+            let claimed = db.changesCount > 0
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [sessionID]) else {
-                throw APIError.invalidCredentials
+                throw StoreError.sessionUnknown
             }
             let record = SessionRecord(row: row)
-            if db.changesCount == 0 {
-                if record.revokedAt != nil { throw APIError.revokedCredentials }
-                throw APIError.sessionSpent(record.spentAt != nil ? "This session was already used successfully" : "This session has no attempts left")
+            if !claimed {
+                if record.revokedAt != nil { throw StoreError.sessionRevoked }
+                throw StoreError.sessionSpent(record.spentAt != nil ? "This session was already used successfully" : "This session has no attempts left")
             }
             return record
         }
     }
 
-    /// Spends a session with its success, atomically: of any number of concurrent successes
-    /// exactly one spends it. - Returns: false when it was already spent or was revoked meanwhile.
-    func spend(sessionID: String) throws -> Bool {
-        try pool.write { db in try Self.spend(db, sessionID: sessionID) }
+    public func spend(sessionID: String) throws -> Bool {
+        try write { db in try Self.spend(db, sessionID: sessionID) }
     }
 
     static func spend(_ db: Database, sessionID: String) throws -> Bool {
@@ -81,27 +78,30 @@ extension ArgusStore {
         return db.changesCount > 0
     }
 
-    func revokeSession(tenant: String, mode: Mode, id: String) throws -> Bool {
-        try pool.write { db in
+    public func revokeSession(tenant: String, mode: Mode, id: String) throws -> Bool {
+        try write { db in
             try db.execute(sql: "UPDATE sessions SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND mode = ? AND revoked_at IS NULL",
                            arguments: [Date().timeIntervalSince1970, id, tenant, mode.rawValue])
             return db.changesCount > 0
         }
     }
 
-    func signingKeys() throws -> [(kid: String, sealed: Data, createdAt: Date, retiredAt: Date?)] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM signing_keys ORDER BY created_at").map {
-                ($0["kid"], $0["sealed_private_key"], Date(timeIntervalSince1970: $0["created_at"]),
-                 ($0["retired_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    public func signingKeys() throws -> [SigningKeyRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM signing_keys ORDER BY created_at").map { row in
+                let kid: String = row["kid"]
+                return SigningKeyRecord(kid: kid, privateKey: try vault.unwrap(row["sealed_private_key"], context: KeyVault.signingKeyContext(kid: kid)),
+                                        createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                                        retiredAt: (row["retired_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
             }
         }
     }
 
-    func insertSigningKey(kid: String, sealed: Data, retiring others: Bool) throws {
-        try pool.write { db in
+    public func addSigningKey(kid: String, privateKey: Data, retiringOthers: Bool) throws {
+        let sealed = try Self.guarded { try vault.wrap(privateKey, context: KeyVault.signingKeyContext(kid: kid)) }
+        try write { db in
             let now = Date().timeIntervalSince1970
-            if others { try db.execute(sql: "UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL", arguments: [now]) }
+            if retiringOthers { try db.execute(sql: "UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL", arguments: [now]) }
             try db.execute(sql: "INSERT INTO signing_keys(kid, sealed_private_key, created_at) VALUES (?,?,?)", arguments: [kid, sealed, now])
         }
     }

@@ -1,14 +1,15 @@
 public import Foundation
-public import GRDB
+import GRDB
 import Synchronization
 
-/// The embedded store: one SQLite database (`argus.sqlite` in the data directory) in WAL mode
-/// with `synchronous = FULL`, so a write that returned has reached the disk and survives a
-/// kill -9 or a power cut. Templates are stored sealed (see `KeyVault`); images never are.
-public final class ArgusStore: Sendable {
+/// The embedded store: one SQLite database (`argus.sqlite` in the data directory) through GRDB,
+/// in WAL mode with `synchronous = FULL`, so a write that returned has reached the disk and
+/// survives a kill -9 or a power cut. Templates are stored sealed (see `KeyVault`); images never are.
+public final class SQLiteStore: Store {
     let pool: DatabasePool
     public let path: String
     public let directory: String
+    public var location: String { path }
     let vault: KeyVault
     /// The tenant a store starts with.
     public let defaultTenantID: String
@@ -17,25 +18,20 @@ public final class ArgusStore: Sendable {
     /// Tenants' data keys, unwrapped once.
     let dataKeys = Mutex<[String: SymmetricKeyBox]>([:])
 
-    public enum Failure: Error, CustomStringConvertible {
-        case missing(String)
-        public var description: String {
-            switch self {
-            case .missing(let path): return "no Argus store at \(path) (start `argus serve --data-dir` there, or create a key with `argus keys create`)"
-            }
-        }
-    }
-
     /// Opens the store in `dataDirectory`. With `create`, a missing store is made (directory 0700,
     /// files 0600, a master key and a default tenant); without it, a missing store is an error and
     /// nothing is written. First-use initialisation is serialised across processes.
     public init(dataDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment, create: Bool = true) throws {
         let path = (dataDirectory as NSString).appendingPathComponent("argus.sqlite")
-        guard create || FileManager.default.fileExists(atPath: path) else { throw Failure.missing(dataDirectory) }
+        guard create || FileManager.default.fileExists(atPath: path) else { throw StoreError.missing(dataDirectory) }
         directory = dataDirectory
         self.path = path
+        (pool, vault, defaultTenantID) = try Self.guarded { try Self.open(path: path, dataDirectory: dataDirectory, environment: environment) }
+    }
+
+    private static func open(path: String, dataDirectory: String, environment: [String: String]) throws -> (DatabasePool, KeyVault, String) {
         try PrivateFiles.directory(dataDirectory)
-        (pool, vault, defaultTenantID) = try InitializationLock.run(dataDirectory: dataDirectory) {
+        return try InitializationLock.run(dataDirectory: dataDirectory) {
             // SQLite gives its -wal and -shm files the main file's mode: create that 0600 first.
             try PrivateFiles.touch(path)
             for suffix in ["-wal", "-shm"] { try PrivateFiles.restrict(path + suffix) }
@@ -97,23 +93,44 @@ public final class ArgusStore: Sendable {
         return m
     }
 
-    /// Appends to the audit table: who did what to which subject or object, and the outcome. Never
-    /// images or templates. A failed write is retried once and then thrown: no row is dropped silently.
-    public func audit(tenant: String?, credential: String?, operation: String, subject: String? = nil, target: String? = nil,
-               outcome: String, requestID: String?) throws {
-        let write = { [pool] in
+    /// Runs `body`, letting only `StoreError`s out: SQLite's and the file system's failures are
+    /// the store's business, named for the caller without their SQL.
+    static func guarded<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw StoreError.conflict("a uniqueness rule was broken: \(error.message ?? "constraint")")
+        } catch let error as DatabaseError {
+            throw StoreError.unavailable("database: \(error.message ?? "\(error.resultCode)")")
+        } catch let error as KeyVault.Failure {
+            throw StoreError.sealed("\(error)")
+        } catch let error as PrivateFiles.Failure {
+            throw StoreError.unavailable("\(error)")
+        } catch {
+            throw StoreError.sealed("a sealed value did not open: \(error)")
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T { try Self.guarded { try pool.read(body) } }
+    func write<T>(_ body: (Database) throws -> T) throws -> T { try Self.guarded { try pool.write(body) } }
+
+    public func audit(_ entry: AuditEntry) throws {
+        let insert = { [pool] in
             try pool.write { db in
                 try db.execute(sql: """
                     INSERT INTO audit(at, tenant_id, credential_id, operation, subject_id, target_id, outcome, request_id) VALUES (?,?,?,?,?,?,?,?)
-                    """, arguments: [Date().timeIntervalSince1970, tenant, credential, operation, subject, target, outcome, requestID])
+                    """, arguments: [Date().timeIntervalSince1970, entry.tenant, entry.credential, entry.operation, entry.subject, entry.target,
+                                     entry.outcome, entry.requestID])
             }
         }
-        do { try write() } catch { try write() }
+        // Retried once (a busy timeout under a burst), then thrown: no row is dropped silently.
+        try Self.guarded { do { try insert() } catch { try insert() } }
     }
 
-    /// Audit rows, newest last (for operators and tests).
-    public func auditRows(tenant: String? = nil) throws -> [[String: String]] {
-        try pool.read { db in
+    public func auditRows(tenant: String?) throws -> [[String: String]] {
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE ? IS NULL OR tenant_id = ? ORDER BY id", arguments: [tenant, tenant]).map { row in
                 var out: [String: String] = [:]
                 for column in ["tenant_id", "credential_id", "operation", "subject_id", "target_id", "outcome", "request_id"] {

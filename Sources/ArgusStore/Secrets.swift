@@ -3,18 +3,18 @@ public import Foundation
 
 /// Random secrets and how they are stored: only SHA-256 digests are kept (the secrets carry
 /// ≥ 192 random bits, so a fast hash is not guessable), compared in constant time.
-enum Secrets {
+public enum Secrets {
     private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
 
     /// Base62 of `bytes` random bytes (24 bytes = 192 bits → 33 characters).
-    static func random(bytes: Int = 24) -> String {
+    public static func random(bytes: Int = 24) -> String {
         var raw = [UInt8](repeating: 0, count: bytes)
         var generator = SystemRandomNumberGenerator()
         for i in raw.indices { raw[i] = UInt8.random(in: 0...255, using: &generator) }
         return base62(raw)
     }
 
-    static func base62(_ bytes: [UInt8]) -> String {
+    public static func base62(_ bytes: [UInt8]) -> String {
         // Repeated division of the big-endian number by 62.
         var number = bytes.drop(while: { $0 == 0 }).map { UInt32($0) }
         var digits: [UInt8] = []
@@ -36,17 +36,17 @@ enum Secrets {
         return String(decoding: digits.reversed(), as: UTF8.self)
     }
 
-    static func digest(_ secret: String) -> Data { Data(SHA256.hash(data: Data(secret.utf8))) }
+    public static func digest(_ secret: String) -> Data { Data(SHA256.hash(data: Data(secret.utf8))) }
 
-    static func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }
+    public static func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }
 
     /// Compares without an early exit, so the time does not reveal where two digests differ.
-    static func constantTimeEqual(_ a: Data, _ b: Data) -> Bool {
+    public static func constantTimeEqual(_ a: Data, _ b: Data) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
         for (x, y) in zip(a, b) { difference |= x ^ y }
         return difference == 0
     }
 
-    static func identifier(_ prefix: String) -> String { "\(prefix)_\(random(bytes: 12))" }
+    public static func identifier(_ prefix: String) -> String { "\(prefix)_\(random(bytes: 12))" }
 }

@@ -1,8 +1,8 @@
 import Crypto
 public import Foundation
-public import GRDB
+import GRDB
 
-extension ArgusStore {
+extension SQLiteStore {
     /// The default tenant's id, created on a store's first use (the caller holds the init lock).
     static func defaultTenant(_ pool: DatabasePool, vault: KeyVault) throws -> String {
         try pool.write { db in
@@ -43,9 +43,15 @@ extension ArgusStore {
     /// A tenant's data key, unwrapped once and cached.
     func dataKey(tenant: String) throws -> SymmetricKey {
         if let cached = dataKeys.withLock({ $0[tenant] }) { return cached.key }
-        guard let wrapped = try pool.read({ db in
-            try Data.fetchOne(db, sql: "SELECT wrapped_data_key FROM tenants WHERE id = ?", arguments: [tenant])
-        }) else { throw APIError.notFound("tenant") }
+        return try read { db in try dataKey(tenant: tenant, in: db) }
+    }
+
+    /// The same, inside a transaction that is already open.
+    func dataKey(tenant: String, in db: Database) throws -> SymmetricKey {
+        if let cached = dataKeys.withLock({ $0[tenant] }) { return cached.key }
+        guard let wrapped = try Data.fetchOne(db, sql: "SELECT wrapped_data_key FROM tenants WHERE id = ?", arguments: [tenant]) else {
+            throw StoreError.notFound("tenant")
+        }
         let key = try vault.unwrapDataKey(wrapped, tenant: tenant)
         dataKeys.withLock { $0[tenant] = SymmetricKeyBox(key) }
         return key
@@ -53,6 +59,6 @@ extension ArgusStore {
 
     /// How many tenants the store holds.
     public func tenantCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM tenants") ?? 0 }
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM tenants") ?? 0 }
     }
 }

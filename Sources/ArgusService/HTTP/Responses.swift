@@ -1,0 +1,171 @@
+public import ArgusStore
+public import Foundation
+
+// The typed bodies of every response. `openapi.json` describes exactly these (the service tests
+// validate every response they receive against it). Members that may be null are encoded as
+// null, not left out, so a client sees one shape per type.
+
+enum ISODate {
+    static func string(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+}
+
+struct HealthResponse: Encodable { let status = "ok" }
+
+struct PingResponse: Encodable {
+    let ok = true
+    let tenant: String
+    let mode: Mode
+    let credential: String
+}
+
+struct JWKSResponse: Encodable {
+    struct Key: Encodable { let kty, crv, alg, use, kid, x: String }
+    let keys: [Key]
+}
+
+/// A credential as listed; when just issued, with its secret (shown once).
+struct KeyResponse: Encodable {
+    let credential: Credential
+    var key: String?
+    var clientKey: String?
+    var clientSecret: String?
+
+    init(_ credential: Credential) { self.credential = credential }
+
+    init(issued: IssuedCredential) {
+        credential = issued.credential
+        if let clientKey = issued.clientKey {
+            self.clientKey = clientKey
+            clientSecret = issued.secret
+        } else {
+            key = issued.secret
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, mode, prefix, last4, scopes, name, created, lastUsed = "last_used", expires, revoked
+        case key, clientKey = "client_key", clientSecret = "client_secret"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        let k = credential
+        try c.encode(k.id, forKey: .id)
+        try c.encode(k.kind, forKey: .kind)
+        try c.encode(k.mode, forKey: .mode)
+        try c.encode(k.displayPrefix, forKey: .prefix)
+        try c.encode(k.last4, forKey: .last4)
+        try c.encode(k.scopes.map(\.rawValue).sorted(), forKey: .scopes)
+        try c.encode(k.name, forKey: .name)
+        try c.encode(ISODate.string(k.createdAt), forKey: .created)
+        try c.encode(k.lastUsedAt.map(ISODate.string), forKey: .lastUsed)
+        try c.encode(k.expiresAt.map(ISODate.string), forKey: .expires)
+        try c.encode(k.revokedAt.map(ISODate.string), forKey: .revoked)
+        try c.encodeIfPresent(key, forKey: .key)
+        try c.encodeIfPresent(clientKey, forKey: .clientKey)
+        try c.encodeIfPresent(clientSecret, forKey: .clientSecret)
+    }
+}
+
+struct ListResponse<Item: Encodable>: Encodable {
+    let data: [Item]
+}
+
+struct DeletedResponse: Encodable {
+    let id: String
+    let deleted = true
+}
+
+struct RevokedResponse: Encodable {
+    let id: String
+    let revoked = true
+}
+
+struct SubjectResponse: Encodable {
+    let subject: Subject
+    init(_ subject: Subject) { self.subject = subject }
+    enum CodingKeys: String, CodingKey { case id, externalID = "external_id", created, faces }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(subject.id, forKey: .id)
+        try c.encode(subject.externalID, forKey: .externalID)
+        try c.encode(ISODate.string(subject.createdAt), forKey: .created)
+        try c.encode(subject.faceIDs, forKey: .faces)
+    }
+}
+
+struct SubjectListResponse: Encodable {
+    let data: [SubjectResponse]
+    let hasMore: Bool
+    enum CodingKeys: String, CodingKey { case data, hasMore = "has_more" }
+}
+
+struct CandidateResponse: Encodable {
+    let subjectID: String
+    let score: Float
+    enum CodingKeys: String, CodingKey { case subjectID = "subject_id", score }
+}
+
+/// 201: a face enrolled.
+struct FaceEnrolledResponse: Encodable {
+    let id: String
+    let subjectID: String
+    let gallery: String
+    let box: [Int]
+    let confidence: Double
+    let quality: StoredQuality
+    /// Present when dedup was asked for.
+    let duplicates: [CandidateResponse]?
+    enum CodingKeys: String, CodingKey { case id, subjectID = "subject_id", gallery, box, confidence, quality, duplicates }
+}
+
+/// 200: this photo was already enrolled on this subject; nothing changed.
+struct FaceAlreadyEnrolledResponse: Encodable {
+    let id: String
+    let subjectID: String
+    let alreadyEnrolled = true
+    enum CodingKeys: String, CodingKey { case id, subjectID = "subject_id", alreadyEnrolled = "already_enrolled" }
+}
+
+struct GalleryResponse: Encodable {
+    let name: String
+    let faces: Int
+}
+
+/// The face a search used: the largest detected, whatever its quality.
+struct ProbeResponse: Encodable {
+    let box: [Int]
+    let quality: StoredQuality
+    /// How many faces were detected in the photo.
+    let faces: Int
+}
+
+struct VerifyResponse: Encodable {
+    let match: Bool
+    let score: Float
+    let threshold: Float
+    let probe: ProbeResponse
+    let subjectID: String?
+    enum CodingKeys: String, CodingKey { case match, score, threshold, probe, subjectID = "subject_id" }
+}
+
+struct IdentifyResponse: Encodable {
+    let candidates: [CandidateResponse]
+    let decision: String
+    let threshold: Float
+    let gallerySize: Int
+    let probe: ProbeResponse
+    enum CodingKeys: String, CodingKey { case candidates, decision, threshold, gallerySize = "gallery_size", probe }
+}
+
+struct SessionCreatedResponse: Encodable {
+    let id: String
+    let token: String
+    let expiresAt: String
+    let purpose: SessionRecord.Purpose
+    let subjectID: String
+    let maxAttempts: Int
+    enum CodingKeys: String, CodingKey {
+        case id, token, expiresAt = "expires_at", purpose, subjectID = "subject_id", maxAttempts = "max_attempts"
+    }
+}

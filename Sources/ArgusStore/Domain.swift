@@ -1,0 +1,140 @@
+public import Foundation
+
+/// Test and live data never meet: every object and credential belongs to one mode.
+public enum Mode: String, Sendable, Codable, CaseIterable {
+    case test
+    case live
+}
+
+/// What a restricted key, client credential or session may do.
+public enum Scope: String, Sendable, Codable, CaseIterable, Hashable {
+    case subjectsRead = "subjects:read"
+    case subjectsWrite = "subjects:write"
+    case verify
+    case identify
+    case sessionsCreate = "sessions:create"
+    case keysManage = "keys:manage"
+}
+
+/// A subject named by its id, or by the caller's external id (created on its first face when
+/// `createIfMissing`, as batch enrolment does).
+public enum SubjectReference: Sendable, Hashable {
+    case id(String)
+    case external(String, createIfMissing: Bool)
+}
+
+/// The one stored shape of a face's quality: what enrolment measured, as the API shows it.
+public struct StoredQuality: Codable, Sendable, Equatable {
+    public var faceSize: Int
+    public var brightness: Double
+    public var sharpness: Double
+    public var confidence: Double
+    public var insideFraction: Double
+    /// Why the face would fail the enrolment gate (empty when it passes).
+    public var reasons: [String]
+
+    public init(faceSize: Int, brightness: Double, sharpness: Double, confidence: Double, insideFraction: Double, reasons: [String]) {
+        // Rounded once here, so the stored, returned and re-read values are the same numbers.
+        self.faceSize = faceSize
+        self.brightness = (brightness * 10).rounded() / 10
+        self.sharpness = (sharpness * 10).rounded() / 10
+        self.confidence = (confidence * 10_000).rounded() / 10_000
+        self.insideFraction = (insideFraction * 1000).rounded() / 1000
+        self.reasons = reasons
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case faceSize = "face_size", brightness, sharpness, confidence, insideFraction = "inside_fraction", reasons
+    }
+
+    /// Synthetic templates (load tests) have no photo and so no measured quality.
+    public static let unmeasured = StoredQuality(faceSize: 0, brightness: 0, sharpness: 0, confidence: 0, insideFraction: 0, reasons: [])
+}
+
+/// A face to write: its template in the clear (the store seals it), where it was found and how good it is.
+public struct NewFace: Sendable {
+    public var subject: SubjectReference
+    public var gallery: String
+    public var template: [Float]
+    /// left, top, right, bottom in the photo's pixels.
+    public var box: [Int]
+    public var quality: StoredQuality
+    /// SHA-256 (hex) of the photo's bytes: the same photo on the same subject is enrolled once.
+    public var imageSHA256: String?
+
+    public init(subject: SubjectReference, gallery: String = "default", template: [Float], box: [Int], quality: StoredQuality, imageSHA256: String?) {
+        (self.subject, self.gallery, self.template, self.box, self.quality, self.imageSHA256) = (subject, gallery, template, box, quality, imageSHA256)
+    }
+}
+
+/// What writing a face did.
+public struct FaceWrite: Sendable, Equatable {
+    public let faceID: String
+    public let subjectID: String
+    /// The same photo was already enrolled on this subject: nothing was written.
+    public let alreadyEnrolled: Bool
+    public init(faceID: String, subjectID: String, alreadyEnrolled: Bool) {
+        (self.faceID, self.subjectID, self.alreadyEnrolled) = (faceID, subjectID, alreadyEnrolled)
+    }
+}
+
+/// A stored face with its template opened: what galleries are loaded from.
+public struct FaceTemplate: Sendable {
+    public let faceID: String
+    public let subjectID: String
+    public let externalID: String?
+    public let tenantID: String
+    public let mode: Mode
+    public let gallery: String
+    public let imageSHA256: String?
+    public let template: [Float]
+}
+
+/// A page of subjects in creation order.
+public struct SubjectPage: Sendable {
+    public let subjects: [Subject]
+    public let hasMore: Bool
+}
+
+/// One audit row: who did what to which subject or object, and the outcome. Never images or templates.
+public struct AuditEntry: Sendable {
+    public var tenant: String?
+    public var credential: String?
+    public var operation: String
+    public var subject: String?
+    public var target: String?
+    public var outcome: String
+    public var requestID: String?
+    public init(tenant: String?, credential: String?, operation: String, subject: String? = nil, target: String? = nil,
+                outcome: String, requestID: String?) {
+        (self.tenant, self.credential, self.operation, self.subject, self.target, self.outcome, self.requestID) =
+            (tenant, credential, operation, subject, target, outcome, requestID)
+    }
+}
+
+/// A session to create.
+public struct NewSession: Sendable {
+    public var id: String
+    public var tenant: String
+    public var mode: Mode
+    public var credential: String
+    public var purpose: SessionRecord.Purpose
+    public var subject: String?
+    public var customerRef: String
+    public var expiresAt: Date
+    public var maxAttempts: Int
+    public init(id: String, tenant: String, mode: Mode, credential: String, purpose: SessionRecord.Purpose, subject: String?,
+                customerRef: String, expiresAt: Date, maxAttempts: Int) {
+        (self.id, self.tenant, self.mode, self.credential, self.purpose, self.subject, self.customerRef, self.expiresAt, self.maxAttempts) =
+            (id, tenant, mode, credential, purpose, subject, customerRef, expiresAt, maxAttempts)
+    }
+}
+
+/// A session-token signing key, opened.
+public struct SigningKeyRecord: Sendable {
+    public let kid: String
+    /// The raw Ed25519 private key (32 bytes).
+    public let privateKey: Data
+    public let createdAt: Date
+    public let retiredAt: Date?
+}

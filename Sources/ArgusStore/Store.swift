@@ -1,0 +1,86 @@
+public import Foundation
+
+/// Everything Argus keeps: tenants, credentials, sessions, signing keys, subjects, faces and the
+/// audit trail. The boundary is what the service needs, not SQL: `SQLiteStore` is the embedded
+/// default, and another backend fills the same requirements. Every method throws `StoreError`
+/// only. Writes that return have reached durable storage; templates and keys are sealed inside
+/// the store (with keys bound to their owner) and leave it only opened, through `forEachFace`.
+public protocol Store: Sendable {
+    /// The tenant a store starts with.
+    var defaultTenantID: String { get }
+    /// Where it lives (a path or an address), for logs.
+    var location: String { get }
+
+    // Tenants
+    func tenantCount() throws -> Int
+
+    // Credentials. Secrets are never stored: only their SHA-256 digests (see `Secrets`).
+    func createCredential(tenant: String, mode: Mode, kind: Credential.Kind, scopes: Set<Scope>, name: String?, expiresAt: Date?) throws -> IssuedCredential
+    /// On a store with no credential at all, the default tenant's first test-mode secret key
+    /// (serialised with other first uses, so two processes never both create one).
+    func issueFirstKey() throws -> IssuedCredential?
+    func credential(id: String) throws -> Credential?
+    /// The credential whose lookup value is `lookup` (`k:<digest hex>` for keys, `c:<client key>`).
+    func credential(lookup: String) throws -> Credential?
+    func credentials(tenant: String, mode: Mode?) throws -> [Credential]
+    /// Replaces a live credential by a new one of the same kind, mode, scopes and lifetime; the
+    /// old one keeps working for `overlap` seconds. Revoked or expired credentials are refused.
+    func roll(credentialID: String, overlap: TimeInterval, now: Date) throws -> IssuedCredential
+    /// Revokes at once, with every live session it minted. - Returns: whether it was live.
+    @discardableResult func revoke(credentialID: String) throws -> Bool
+    /// Records use (at most once a minute per credential; failures are not the caller's concern).
+    func touch(credentialID: String)
+
+    // Sessions
+    func createSession(_ session: NewSession) throws
+    func session(id: String) throws -> SessionRecord?
+    /// Claims one attempt atomically. - Throws: `sessionUnknown`, `sessionRevoked`, `sessionSpent`.
+    func beginAttempt(sessionID: String) throws -> SessionRecord
+    /// Spends a session with its success: of concurrent successes exactly one returns true.
+    func spend(sessionID: String) throws -> Bool
+    func revokeSession(tenant: String, mode: Mode, id: String) throws -> Bool
+
+    // Session-token signing keys, sealed under the master key.
+    func signingKeys() throws -> [SigningKeyRecord]
+    func addSigningKey(kid: String, privateKey: Data, retiringOthers: Bool) throws
+
+    // Subjects
+    func createSubject(tenant: String, mode: Mode, externalID: String?) throws -> Subject
+    func subject(tenant: String, mode: Mode, id: String) throws -> Subject?
+    /// A page after the subject `after` (cursor pagination), optionally by external id.
+    func subjects(tenant: String, mode: Mode, limit: Int, after: String?, externalID: String?) throws -> SubjectPage
+    /// Deletes a subject and its faces. - Returns: the deleted face ids, nil if there was no such subject.
+    func deleteSubject(tenant: String, mode: Mode, id: String) throws -> [String]?
+
+    // Faces: the one way a face is written.
+    /// Writes `faces` in one durable transaction, each sealed under its tenant's data key and
+    /// bound to its face id. A photo already enrolled on its subject is not written again (its
+    /// `FaceWrite` says `alreadyEnrolled`). With `spending`, that session is spent in the same
+    /// transaction, and nothing is written if it was spent or revoked meanwhile.
+    func writeFaces(_ faces: [NewFace], tenant: String, mode: Mode, spending session: String?) throws -> [FaceWrite]
+    /// The face already enrolled on `subject` from a photo with this digest, if any.
+    func enrolledFace(tenant: String, mode: Mode, subject: SubjectReference, imageSHA256: String) throws -> FaceWrite?
+    func deleteFace(tenant: String, mode: Mode, subject: String, face: String) throws -> Bool
+    /// Every stored face (of one tenant and mode, or all), its template opened.
+    func forEachFace(tenant: String?, mode: Mode?, _ body: (FaceTemplate) throws -> Void) throws
+
+    // Audit: an append-only trail. A failed write is thrown, never dropped silently.
+    func audit(_ entry: AuditEntry) throws
+    /// Audit rows, oldest first (for operators and tests).
+    func auditRows(tenant: String?) throws -> [[String: String]]
+}
+
+extension Store {
+    public func createCredential(tenant: String, mode: Mode, kind: Credential.Kind, scopes: Set<Scope>) throws -> IssuedCredential {
+        try createCredential(tenant: tenant, mode: mode, kind: kind, scopes: scopes, name: nil, expiresAt: nil)
+    }
+
+    public func writeFace(_ face: NewFace, tenant: String, mode: Mode, spending session: String? = nil) throws -> FaceWrite {
+        guard let write = try writeFaces([face], tenant: tenant, mode: mode, spending: session).first else {
+            throw StoreError.unavailable("no face was written")
+        }
+        return write
+    }
+
+    public func auditRows() throws -> [[String: String]] { try auditRows(tenant: nil) }
+}

@@ -1,0 +1,180 @@
+public import Foundation
+import GRDB
+
+public struct Subject: Sendable, Equatable {
+    public let id: String
+    public let externalID: String?
+    public let createdAt: Date
+    public var faceIDs: [String]
+}
+
+extension SQLiteStore {
+    public func createSubject(tenant: String, mode: Mode, externalID: String?) throws -> Subject {
+        let id = Secrets.identifier("sub")
+        let now = Date().timeIntervalSince1970
+        do {
+            try write { db in
+                try db.execute(sql: "INSERT INTO subjects(id, tenant_id, mode, external_id, created_at) VALUES (?,?,?,?,?)",
+                               arguments: [id, tenant, mode.rawValue, externalID, now])
+            }
+        } catch StoreError.conflict {
+            throw StoreError.conflict("a subject with external_id '\(externalID ?? "")' already exists")
+        }
+        return Subject(id: id, externalID: externalID, createdAt: Date(timeIntervalSince1970: now), faceIDs: [])
+    }
+
+    public func subject(tenant: String, mode: Mode, id: String) throws -> Subject? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
+                                             arguments: [id, tenant, mode.rawValue]) else { return nil }
+            return try Self.subject(row, db)
+        }
+    }
+
+    private static func subject(_ row: Row, _ db: Database) throws -> Subject {
+        let id: String = row["id"]
+        let faces = try String.fetchAll(db, sql: "SELECT id FROM faces WHERE subject_id = ? ORDER BY created_at, id", arguments: [id])
+        return Subject(id: id, externalID: row["external_id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), faceIDs: faces)
+    }
+
+    public func subjects(tenant: String, mode: Mode, limit: Int, after: String?, externalID: String?) throws -> SubjectPage {
+        try read { db in
+            var sql = "SELECT * FROM subjects WHERE tenant_id = ? AND mode = ?"
+            var arguments: StatementArguments = [tenant, mode.rawValue]
+            if let externalID {
+                sql += " AND external_id = ?"
+                arguments += [externalID]
+            }
+            if let after {
+                // The cursor must be a subject of this tenant and mode; any other id is unknown here.
+                guard let cursor = try Row.fetchOne(db, sql: "SELECT created_at, id FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
+                                                    arguments: [after, tenant, mode.rawValue]) else {
+                    throw StoreError.invalid("starting_after: no subject \(after) in this mode")
+                }
+                sql += " AND (created_at > ? OR (created_at = ? AND id > ?))"
+                let at: Double = cursor["created_at"]
+                arguments += [at, at, cursor["id"] as String]
+            }
+            sql += " ORDER BY created_at, id LIMIT ?"
+            arguments += [limit + 1]
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            return SubjectPage(subjects: try rows.prefix(limit).map { try Self.subject($0, db) }, hasMore: rows.count > limit)
+        }
+    }
+
+    public func deleteSubject(tenant: String, mode: Mode, id: String) throws -> [String]? {
+        try write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
+                                    arguments: [id, tenant, mode.rawValue]) != nil else { return nil }
+            let faces = try String.fetchAll(db, sql: "SELECT id FROM faces WHERE subject_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM subjects WHERE id = ?", arguments: [id])
+            return faces
+        }
+    }
+}
+
+extension SQLiteStore {
+    public func writeFaces(_ faces: [NewFace], tenant: String, mode: Mode, spending session: String?) throws -> [FaceWrite] {
+        let key = try dataKey(tenant: tenant)
+        // Sealed before the transaction: the write lock is held for the inserts only.
+        let sealed = try faces.map { face -> (id: String, sealed: Data, quality: String) in
+            let id = Secrets.identifier("face")
+            let quality = String(decoding: try Self.qualityEncoder.encode(face.quality), as: UTF8.self)
+            return (id, try Self.guarded { try KeyVault.sealTemplate(face.template, key: key, faceID: id) }, quality)
+        }
+        let now = Date().timeIntervalSince1970
+        return try write { db in
+            if let session, try !Self.spend(db, sessionID: session) {
+                throw StoreError.sessionSpent("This session was already used successfully")
+            }
+            var written: [FaceWrite] = []
+            written.reserveCapacity(faces.count)
+            for (face, s) in zip(faces, sealed) {
+                let subjectID = try Self.resolve(face.subject, tenant: tenant, mode: mode, db, now: now)
+                if let digest = face.imageSHA256,
+                   let existing = try String.fetchOne(db, sql: "SELECT id FROM faces WHERE subject_id = ? AND image_sha256 = ?",
+                                                      arguments: [subjectID, digest]) {
+                    written.append(FaceWrite(faceID: existing, subjectID: subjectID, alreadyEnrolled: true))
+                    continue
+                }
+                try db.execute(sql: """
+                    INSERT INTO faces(id, subject_id, tenant_id, mode, gallery, template, box, quality, image_sha256, created_at)
+                    VALUES (?,?,?,?,?,?,?,?,?,?)
+                    """, arguments: [s.id, subjectID, tenant, mode.rawValue, face.gallery, s.sealed, face.box.map(String.init).joined(separator: ","),
+                                     s.quality, face.imageSHA256, now])
+                written.append(FaceWrite(faceID: s.id, subjectID: subjectID, alreadyEnrolled: false))
+            }
+            return written
+        }
+    }
+
+    static let qualityEncoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+
+    /// The subject's id in this tenant and mode; an external id may create it.
+    private static func resolve(_ reference: SubjectReference, tenant: String, mode: Mode, _ db: Database, now: Double) throws -> String {
+        switch reference {
+        case .id(let id):
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
+                                    arguments: [id, tenant, mode.rawValue]) != nil else { throw StoreError.notFound("subject") }
+            return id
+        case .external(let external, let create):
+            if let id = try String.fetchOne(db, sql: "SELECT id FROM subjects WHERE tenant_id = ? AND mode = ? AND external_id = ?",
+                                            arguments: [tenant, mode.rawValue, external]) { return id }
+            guard create else { throw StoreError.notFound("subject") }
+            let id = Secrets.identifier("sub")
+            try db.execute(sql: "INSERT INTO subjects(id, tenant_id, mode, external_id, created_at) VALUES (?,?,?,?,?)",
+                           arguments: [id, tenant, mode.rawValue, external, now])
+            return id
+        }
+    }
+
+    public func enrolledFace(tenant: String, mode: Mode, subject: SubjectReference, imageSHA256: String) throws -> FaceWrite? {
+        try read { db in
+            let row: Row?
+            switch subject {
+            case .id(let id):
+                row = try Row.fetchOne(db, sql: """
+                    SELECT faces.id AS face, faces.subject_id AS subject FROM faces JOIN subjects ON subjects.id = faces.subject_id
+                    WHERE subjects.id = ? AND subjects.tenant_id = ? AND subjects.mode = ? AND faces.image_sha256 = ?
+                    """, arguments: [id, tenant, mode.rawValue, imageSHA256])
+            case .external(let external, _):
+                row = try Row.fetchOne(db, sql: """
+                    SELECT faces.id AS face, faces.subject_id AS subject FROM faces JOIN subjects ON subjects.id = faces.subject_id
+                    WHERE subjects.external_id = ? AND subjects.tenant_id = ? AND subjects.mode = ? AND faces.image_sha256 = ?
+                    """, arguments: [external, tenant, mode.rawValue, imageSHA256])
+            }
+            return row.map { FaceWrite(faceID: $0["face"], subjectID: $0["subject"], alreadyEnrolled: true) }
+        }
+    }
+
+    public func deleteFace(tenant: String, mode: Mode, subject: String, face: String) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM faces WHERE id = ? AND subject_id = ? AND tenant_id = ? AND mode = ?",
+                           arguments: [face, subject, tenant, mode.rawValue])
+            return db.changesCount > 0
+        }
+    }
+
+    public func forEachFace(tenant: String?, mode: Mode?, _ body: (FaceTemplate) throws -> Void) throws {
+        try read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT faces.id AS id, faces.subject_id AS subject, subjects.external_id AS external, faces.tenant_id AS tenant,
+                       faces.mode AS mode, faces.gallery AS gallery, faces.image_sha256 AS digest, faces.template AS template
+                FROM faces JOIN subjects ON subjects.id = faces.subject_id
+                WHERE (? IS NULL OR faces.tenant_id = ?) AND (? IS NULL OR faces.mode = ?)
+                ORDER BY faces.created_at, faces.id
+                """, arguments: [tenant, tenant, mode?.rawValue, mode?.rawValue])
+            while let row = try rows.next() {
+                let id: String = row["id"], owner: String = row["tenant"]
+                let template = try KeyVault.openTemplate(row["template"], key: try dataKey(tenant: owner, in: db), faceID: id)
+                try body(FaceTemplate(faceID: id, subjectID: row["subject"], externalID: row["external"], tenantID: owner,
+                                      mode: Mode(rawValue: row["mode"]) ?? .test, gallery: row["gallery"], imageSHA256: row["digest"],
+                                      template: template))
+            }
+        }
+    }
+}

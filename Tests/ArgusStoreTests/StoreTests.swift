@@ -1,0 +1,118 @@
+import ArgusStore
+import Foundation
+import Testing
+
+/// The store's contract, on the embedded SQLite backend: typed errors, the one face write
+/// (idempotent, sealed, durable), sessions spent once.
+@Suite("Store: the SQLite backend's contract")
+struct StoreTests {
+    static func temporary() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("argus-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    static func template(_ seed: Int) -> [Float] {
+        var g = SplitMix(seed: UInt64(seed))
+        let raw = (0..<128).map { _ in Float(g.next() % 2001) / 1000 - 1 }
+        let norm = raw.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return raw.map { $0 / norm }
+    }
+
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test("a missing store without create is .missing and nothing is written")
+    func missing() throws {
+        let dir = try Self.temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(throws: StoreError.missing(dir)) { try SQLiteStore(dataDirectory: dir, environment: [:], create: false) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
+    @Test("typed errors: unknown subject, duplicate external id, unknown session, foreign cursor")
+    func typedErrors() throws {
+        let dir = try Self.temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(dataDirectory: dir, environment: [:])
+        let tenant = store.defaultTenantID
+        _ = try store.createSubject(tenant: tenant, mode: .test, externalID: "alice")
+        #expect {
+            try store.createSubject(tenant: tenant, mode: .test, externalID: "alice")
+        } throws: { error in
+            if case StoreError.conflict = error { return true } else { return false }
+        }
+        #expect(throws: StoreError.notFound("subject")) {
+            try store.writeFace(NewFace(subject: .id("sub_nobody"), template: Self.template(1), box: [0, 0, 1, 1], quality: .unmeasured,
+                                        imageSHA256: "x"), tenant: tenant, mode: .test)
+        }
+        #expect(throws: StoreError.sessionUnknown) { try store.beginAttempt(sessionID: "ses_nobody") }
+        // A live-mode subject is not a cursor for test mode.
+        let live = try store.createSubject(tenant: tenant, mode: .live, externalID: nil)
+        #expect {
+            try store.subjects(tenant: tenant, mode: .test, limit: 10, after: live.id, externalID: nil)
+        } throws: { error in
+            if case StoreError.invalid = error { return true } else { return false }
+        }
+    }
+
+    @Test("20 concurrent writes of one photo on one subject store one face; templates come back bit for bit and are sealed on disk")
+    func oneFacePerPhoto() async throws {
+        let dir = try Self.temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(dataDirectory: dir, environment: [:])
+        let tenant = store.defaultTenantID
+        let t = Self.template(7)
+        let face = NewFace(subject: .external("bob", createIfMissing: true), template: t, box: [1, 2, 3, 4], quality: .unmeasured,
+                           imageSHA256: "digest-1")
+        let writes = try await withThrowingTaskGroup(of: FaceWrite.self) { group in
+            for _ in 0..<20 { group.addTask { try store.writeFace(face, tenant: tenant, mode: .test) } }
+            return try await group.reduce(into: [FaceWrite]()) { $0.append($1) }
+        }
+        #expect(writes.count == 20)
+        #expect(writes.filter { !$0.alreadyEnrolled }.count == 1)
+        #expect(Set(writes.map(\.faceID)).count == 1 && Set(writes.map(\.subjectID)).count == 1)
+        var seen: [FaceTemplate] = []
+        try store.forEachFace(tenant: tenant, mode: .test) { seen.append($0) }
+        #expect(seen.count == 1)
+        #expect(seen.first?.template == t && seen.first?.externalID == "bob")
+        // Reopened (a new process would do this), the face is still there; on disk only sealed bytes.
+        let again = try SQLiteStore(dataDirectory: dir, environment: [:], create: false)
+        #expect(try again.enrolledFace(tenant: tenant, mode: .test, subject: .external("bob", createIfMissing: false), imageSHA256: "digest-1")?.faceID
+                == writes[0].faceID)
+        let raw = try Data(contentsOf: URL(fileURLWithPath: again.path))
+        let plain = t.withUnsafeBytes { Data($0) }
+        #expect(raw.range(of: plain.prefix(32)) == nil)
+    }
+
+    @Test("a session spent with its face: two writes spending one session store one face")
+    func spendingWrite() throws {
+        let dir = try Self.temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(dataDirectory: dir, environment: [:])
+        let tenant = store.defaultTenantID
+        let subject = try store.createSubject(tenant: tenant, mode: .test, externalID: nil)
+        let key = try store.createCredential(tenant: tenant, mode: .test, kind: .secret, scopes: [])
+        try store.createSession(NewSession(id: "ses_1", tenant: tenant, mode: .test, credential: key.credential.id, purpose: .enroll,
+                                           subject: subject.id, customerRef: "c", expiresAt: Date().addingTimeInterval(60), maxAttempts: 3))
+        let first = try store.writeFace(NewFace(subject: .id(subject.id), template: Self.template(1), box: [0, 0, 1, 1], quality: .unmeasured,
+                                                imageSHA256: "a"), tenant: tenant, mode: .test, spending: "ses_1")
+        #expect(!first.alreadyEnrolled)
+        #expect {
+            try store.writeFace(NewFace(subject: .id(subject.id), template: Self.template(2), box: [0, 0, 1, 1], quality: .unmeasured,
+                                        imageSHA256: "b"), tenant: tenant, mode: .test, spending: "ses_1")
+        } throws: { error in
+            if case StoreError.sessionSpent = error { return true } else { return false }
+        }
+        #expect(try store.subject(tenant: tenant, mode: .test, id: subject.id)?.faceIDs == [first.faceID])
+    }
+}
