@@ -6,11 +6,12 @@ SHELL := /bin/bash
 APT_PACKAGES := pkg-config libopenblas-dev libjpeg-dev libpng-dev libsqlite3-dev curl
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: help deps models build release test serve bench
+.PHONY: help deps models build release test serve bench fuzz-api
 
 help:
 	@echo "make serve   install what is missing, build release, start the server on 127.0.0.1:8080"
 	@echo "make test    install what is missing, build, run the test suite"
+	@echo "make fuzz-api  fuzz the live API from its OpenAPI document (schemathesis; part of make test)"
 	@echo "make bench   run the Swift benchmarks (Benchmarks/) and the anchor scripts side by side"
 
 deps:
@@ -36,6 +37,11 @@ release: deps
 test: deps models
 	swift build --build-tests $(SWIFT_TEST_FLAGS)
 	swift test --skip-build $(SWIFT_TEST_FLAGS)
+	scripts/fuzz-api .build/debug/argus
+
+# schemathesis against a live `argus serve`, from /openapi.json (installed with pip when missing).
+fuzz-api: build models
+	scripts/fuzz-api .build/debug/argus
 
 # Starts the ABIS API on 127.0.0.1:8080 with ./data; the very first start prints a test-mode secret key.
 serve: release models

@@ -9,3 +9,23 @@ public enum OpenAPIDocument {
         return data
     }()
 }
+
+extension OpenAPIDocument {
+    /// Path templates of the document and their methods: a request for a known path with another
+    /// method is 405 with `Allow`, not 404.
+    static let routes: [(segments: [Substring], methods: [String])] = {
+        guard let doc = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let paths = doc["paths"] as? [String: Any] else { return [] }
+        return paths.map { path, item in
+            (path.split(separator: "/"), ((item as? [String: Any]) ?? [:]).keys.map { $0.uppercased() }.sorted())
+        }
+    }()
+
+    /// The methods the document allows on `path`, nil for a path it does not have.
+    static func allowedMethods(path: String) -> [String]? {
+        let segments = path.split(separator: "/")
+        let methods = routes.filter { route in
+            route.segments.count == segments.count && zip(route.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+        }.flatMap(\.methods)
+        return methods.isEmpty ? nil : Array(Set(methods)).sorted()
+    }
+}

@@ -81,8 +81,9 @@ struct OpenAPIValidator: @unchecked Sendable {
     static func typeName(_ value: Any) -> String {
         if value is NSNull { return "null" }
         if let n = value as? NSNumber {
-            if CFGetTypeID(n) == CFBooleanGetTypeID() { return "boolean" }
-            return n.doubleValue == n.doubleValue.rounded() && !"\(n)".contains(".") ? "integer" : "number"
+            let kind = String(cString: n.objCType)
+            if kind == "c" || kind == "B" { return "boolean" }
+            return kind == "d" || kind == "f" ? "number" : "integer"
         }
         if value is String { return "string" }
         if value is [Any] { return "array" }

@@ -55,6 +55,19 @@ struct RouterTests {
         }
     }
 
+    @Test("a known path with another method is 405 naming the allowed methods; an unknown path is 404")
+    func methodNotAllowed() async throws {
+        try await ServiceHarness.withRouter { runtime, client in
+            let sk = try #require(runtime.firstKey)
+            let trace = try await client.call(.init("TRACE")!, "/healthz")
+            #expect(trace.status == .methodNotAllowed && trace.errorCode == "method_not_allowed" && trace.headers[.allow] == "GET")
+            let put = try await client.call(.put, "/v1/subjects/sub_x", auth: sk)
+            #expect(put.status == .methodNotAllowed && put.headers[.allow] == "DELETE, GET")
+            let unknown = try await client.call(.get, "/v1/nothing", auth: sk)
+            #expect(unknown.status == .notFound && unknown.errorCode == "not_found")
+        }
+    }
+
     @Test("with the secret key and empty, wrong-typed and oversized bodies: documented answers, no 5xx")
     func hostileBodies() async throws {
         try await ServiceHarness.withRouter(tweak: { $0.rateLimitBurst = 10_000 }) { runtime, client in

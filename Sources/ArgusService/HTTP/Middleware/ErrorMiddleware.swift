@@ -23,9 +23,17 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             let mapped: APIError
             switch error.status {
-            case .notFound: mapped = APIError.notFound("route \(request.method) \(request.uri.path)")
+            case .notFound, .methodNotAllowed:
+                if let allowed = OpenAPIDocument.allowedMethods(path: request.uri.path) {
+                    // A known path with another method: 405 naming the methods it has.
+                    var response = APIError.render(status: .methodNotAllowed, type: "invalid_request_error", code: "method_not_allowed",
+                                                   message: "\(request.method) is not allowed on \(request.uri.path.prefix(200)); allowed: \(allowed.joined(separator: ", "))",
+                                                   requestID: context.requestID)
+                    response.headers[.allow] = allowed.joined(separator: ", ")
+                    return response
+                }
+                mapped = APIError.notFound("route \(request.method) \(request.uri.path.prefix(200))")
             case .contentTooLarge: mapped = APIError(.contentTooLarge, type: "invalid_request_error", code: "payload_too_large", "The body is too large")
-            case .methodNotAllowed: mapped = APIError(.methodNotAllowed, type: "invalid_request_error", code: "method_not_allowed", "Method not allowed")
             case .unauthorized: mapped = .missingCredentials
             default: mapped = APIError(error.status, type: "invalid_request_error", code: "invalid_request", error.body ?? "Invalid request")
             }
