@@ -158,31 +158,89 @@ struct EnrollTests {
         }
     }
 
-    @Test("--server enrols through a running server with ARGUS_API_KEY, and a re-run skips what is enrolled",
-          .enabled(if: hasFaces && FileManager.default.fileExists(atPath: "/usr/bin/curl")))
-    func throughServer() throws {
-        let archive = try Self.archive(subjects: 2, photosEach: 2, extras: false)
-        let work = archive.deletingLastPathComponent()
-        defer { try? FileManager.default.removeItem(at: work) }
+    /// `argus serve` on a fresh store in `work`: the process, its port and its first key.
+    static func startServer(in work: URL) throws -> (Process, Int, String) {
         let port = Int.random(in: 41_000...49_000)
         let log = work.appendingPathComponent("serve.log").path
         FileManager.default.createFile(atPath: log, contents: nil)
         let server = Process()
         server.executableURL = CLITests.binary
-        server.arguments = ["serve", "--data-dir", work.appendingPathComponent("data").path, "--port", "\(port)", "--log-level", "warning"]
-        server.environment = ["ARGUS_MODELS": CLITests.root.appendingPathComponent("models").path]
+        server.arguments = ["serve", "--data-dir", work.appendingPathComponent("served").path, "--port", "\(port)", "--log-level", "warning"]
+        server.environment = ProcessInfo.processInfo.environment.merging(["ARGUS_MODELS": CLITests.root.appendingPathComponent("models").path]) { $1 }
         server.standardOutput = FileHandle(forWritingAtPath: log)
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
         var key: String?
         for _ in 0..<200 where key == nil {
             Thread.sleep(forTimeInterval: 0.1)
             key = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" })
                 .first { $0.hasPrefix("sk_test_") }.map(String.init)
         }
-        let secret = try #require(key)
+        guard let key else {
+            server.terminate()
+            throw CocoaError(.fileReadUnknown)
+        }
         Thread.sleep(forTimeInterval: 0.5)
+        return (server, port, key)
+    }
+
+    @Test("--server and --data-dir are one enrolment path: the same outcomes and duplicates with --dedup --largest-face --min-face-size, uploads in parallel",
+          .enabled(if: hasFaces))
+    func sameOutcomesBothWays() throws {
+        let archive = try Self.archive(subjects: 3, photosEach: 2, extras: true)
+        let work = archive.deletingLastPathComponent()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let hugo = archive.appendingPathComponent("Hugo_Chavez")
+        try FileManager.default.createDirectory(at: hugo, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.faces.appendingPathComponent("Hugo_Chavez/0001.jpg"), to: hugo.appendingPathComponent("0001.jpg"))
+        let flags = ["--dedup", "--largest-face", "--min-face-size", "50", "--quiet"]
+        let local = work.appendingPathComponent("local.jsonl").path, remote = work.appendingPathComponent("remote.jsonl").path
+        let direct = try CLITests.run(["enroll", archive.path, "--data-dir", work.appendingPathComponent("data").path, "--report", local] + flags)
+        #expect(direct.status == 0, "\(direct.stderr)")
+        // argus identify searches the store directly, through the same subject search.
+        let person = try #require(try FileManager.default.contentsOfDirectory(atPath: archive.path).sorted().first)
+        let photo = try #require(try FileManager.default.contentsOfDirectory(atPath: archive.appendingPathComponent(person).path).sorted().first)
+        let found = try CLITests.run(["identify", "--data-dir", work.appendingPathComponent("data").path,
+                                      archive.appendingPathComponent("\(person)/\(photo)").path, "--json"])
+        #expect(found.status == 0, "\(found.stderr)")
+        let answer = try #require(found.jsonLines.first)
+        let best = try #require((answer["candidates"] as? [[String: Any]])?.first)
+        #expect(best["external_id"] as? String == person && (best["score"] as? Double ?? 0) > 0.99 && answer["decision"] as? String == "match")
+        let committed = try Self.report(local).filter { ["enrolled", "duplicate_candidate"].contains($0["outcome"] as? String ?? "") }.count
+        #expect(committed >= 7 && answer["gallery_size"] as? Int == committed)
+        let (server, port, secret) = try Self.startServer(in: work)
+        defer { server.terminate(); server.waitUntilExit() }
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = ["enroll", archive.path, "--server", "http://127.0.0.1:\(port)", "--report", remote, "--jobs", "2"] + flags
+        p.environment = ["ARGUS_API_KEY": secret]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        func summary(_ path: String) throws -> [String: String] {
+            Dictionary(uniqueKeysWithValues: try Self.report(path).map { line in
+                let candidates = ((line["candidates"] as? [[String: Any]]) ?? []).compactMap { $0["subject"] as? String }.sorted()
+                return ((line["path"] as? String) ?? "", "\((line["outcome"] as? String) ?? "") \(candidates)")
+            })
+        }
+        let a = try summary(local), b = try summary(remote)
+        #expect(a.count == 3 * 2 + 1 + 4)
+        #expect(a == b)
+        // --largest-face took a face of the two-face photo; dedup found Hugo in it and in his other photo.
+        #expect(a.first { $0.key.hasSuffix("two.jpg") }?.value == "duplicate_candidate [\"Hugo_Chavez\"]")
+        #expect(a.first { $0.key.hasSuffix("hugo_again.jpg") }?.value.hasPrefix("duplicate_candidate") == true)
+    }
+
+    @Test("--server enrols through a running server with ARGUS_API_KEY, and a re-run skips what is enrolled",
+          .enabled(if: hasFaces && FileManager.default.fileExists(atPath: "/usr/bin/curl")))
+    func throughServer() throws {
+        let archive = try Self.archive(subjects: 2, photosEach: 2, extras: false)
+        let work = archive.deletingLastPathComponent()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let (server, port, secret) = try Self.startServer(in: work)
+        defer { server.terminate(); server.waitUntilExit() }
         func enrol(_ report: String) throws -> CLITests.Run {
             let p = Process()
             p.executableURL = CLITests.binary
