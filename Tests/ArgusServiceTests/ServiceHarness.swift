@@ -49,26 +49,24 @@ enum ServiceHarness {
     /// Opens a runtime on a new data directory and runs `body` against the live server.
     static func withService(tweak: (inout ServiceConfiguration) -> Void = { _ in },
                             _ body: @Sendable (ArgusServiceRuntime, any TestClientProtocol) async throws -> Void) async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var logger = Logger(label: "argus-test")
-        logger.logLevel = .warning
-        let runtime = try await ArgusServiceRuntime.open(configuration(dataDirectory: dir, tweak: tweak), pipeline: pipeline,
-                                                         environment: [:], logger: logger)
-        let app = runtime.buildApplication(logger: logger)
-        try await app.test(.live) { client in try await body(runtime, client) }
+        try await with(.live, tweak: tweak, body)
     }
 
     /// The same, without a socket: requests go straight to the router (HummingbirdTesting's router mode).
     static func withRouter(tweak: (inout ServiceConfiguration) -> Void = { _ in },
                            _ body: @Sendable (ArgusServiceRuntime, any TestClientProtocol) async throws -> Void) async throws {
+        try await with(.router, tweak: tweak, body)
+    }
+
+    static func with(_ setup: TestingSetup, tweak: (inout ServiceConfiguration) -> Void,
+                     _ body: @Sendable (ArgusServiceRuntime, any TestClientProtocol) async throws -> Void) async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var logger = Logger(label: "argus-test")
         logger.logLevel = .warning
         let runtime = try await ArgusServiceRuntime.open(configuration(dataDirectory: dir, tweak: tweak), pipeline: pipeline,
                                                          environment: [:], logger: logger)
-        try await runtime.buildApplication(logger: logger).test(.router) { client in try await body(runtime, client) }
+        try await runtime.buildApplication(logger: logger).test(setup) { client in try await body(runtime, client) }
     }
 }
 

@@ -12,23 +12,11 @@ struct StoreTests {
         return dir
     }
 
+    /// A random unit-length template (`seed` only tells calls apart).
     static func template(_ seed: Int) -> [Float] {
-        var g = SplitMix(seed: UInt64(seed))
-        let raw = (0..<128).map { _ in Float(g.next() % 2001) / 1000 - 1 }
+        let raw = (0..<128).map { _ in Float.random(in: -1...1) }
         let norm = raw.reduce(0) { $0 + $1 * $1 }.squareRoot()
         return raw.map { $0 / norm }
-    }
-
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 
     @Test("a missing store without create is .missing and nothing is written")
