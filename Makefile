@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Debian packages the build and the tests need. `deps` installs whichever are missing.
-APT_PACKAGES := pkg-config libopenblas-dev libjpeg-dev libpng-dev libsqlite3-dev curl
+APT_PACKAGES := pkg-config libopenblas-dev libjpeg-dev libpng-dev libsqlite3-dev libsecp256k1-dev curl
 SWIFT_TEST_FLAGS ?=
 
 .PHONY: help deps models build release test serve bench fuzz-api
@@ -38,6 +38,7 @@ test: deps models
 	swift build --build-tests $(SWIFT_TEST_FLAGS)
 	swift test --skip-build $(SWIFT_TEST_FLAGS)
 	scripts/fuzz-api .build/debug/argus
+	scripts/peer-signatures .build/debug/argus
 
 # schemathesis against a live `argus serve`, from /openapi.json (installed with pip when missing).
 fuzz-api: build models

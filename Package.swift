@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ArgusMatching", targets: ["ArgusMatching"]),
         .library(name: "ArgusNN", targets: ["ArgusNN"]),
         .library(name: "ArgusFace", targets: ["ArgusFace"]),
+        .library(name: "ArgusClient", targets: ["ArgusClient"]),
         .executable(name: "argus", targets: ["argus"]),
     ],
     dependencies: [
@@ -32,6 +33,7 @@ let package = Package(
         .systemLibrary(name: "CArgusBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CArgusJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CArgusPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CArgusSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
         .target(name: "CArgusCodecs", dependencies: ["CArgusJPEG", "CArgusPNG"]),
         .target(name: "CArgusKernels"),
 
@@ -71,7 +73,8 @@ let package = Package(
         .target(
             name: "ArgusService",
             dependencies: [
-                "ArgusFace", "ArgusMatching", "ArgusImaging", "ArgusStore", "ArgusEnrollment",
+                "ArgusFace", "ArgusMatching", "ArgusImaging", "ArgusStore", "ArgusEnrollment", "CArgusSecp256k1",
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -86,6 +89,12 @@ let package = Package(
         .target(
             name: "ArgusJobs",
             dependencies: ["ArgusFace", "ArgusImaging", "ArgusMatching", "ArgusStore", "ArgusEnrollment"],
+            swiftSettings: strictness
+        ),
+        // A Swift client of the API, with the user-action (signed request) flow built in.
+        .target(
+            name: "ArgusClient",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictness
         ),
         .executableTarget(
@@ -116,6 +125,12 @@ let package = Package(
         ),
         .testTarget(name: "ArgusCLITests", dependencies: ["argus", "ArgusImaging", "ArgusStore"], swiftSettings: strictness),
         .testTarget(name: "ArgusStoreTests", dependencies: ["ArgusStore"], swiftSettings: strictness),
+        .testTarget(
+            name: "ArgusClientTests",
+            dependencies: ["ArgusClient", "ArgusService", "ArgusFace", "ArgusImaging", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")],
+            swiftSettings: strictness
+        ),
         .testTarget(name: "ArgusEvalTests", dependencies: ["ArgusEval"], swiftSettings: strictness),
         .testTarget(name: "ArgusNNTests", dependencies: ["ArgusNN"], swiftSettings: strictness),
         .testTarget(name: "ArgusMatchingTests", dependencies: ["ArgusMatching", "CArgusKernels"], swiftSettings: strictness),

@@ -2,6 +2,7 @@ public import ArgusFace
 public import ArgusMatching
 public import ArgusStore
 import Crypto
+public import Foundation
 
 /// The one enrolment path, for the HTTP service, `argus enroll` (into a store or through a
 /// server) and `argus bench seed`: photo bytes (or a template) → digest → idempotency → analysis
@@ -61,7 +62,8 @@ public struct Enroller: Sendable {
         let writes = try store.writeFaces(faces, tenant: tenant, mode: mode, spending: session)
         if let galleries {
             let index = galleries.index(tenant: tenant, mode: mode)
-            for (face, write) in zip(faces, writes) where !write.alreadyEnrolled {
+            // Client-custody faces are never in memory: the server cannot open them without their key.
+            for (face, write) in zip(faces, writes) where !write.alreadyEnrolled && face.subjectKey == nil {
                 try index.add(face: write.faceID, subject: write.subjectID, template: face.template, partition: face.gallery)
             }
         }
@@ -93,9 +95,10 @@ extension FaceRecord {
     public var boxArray: [Int] { [box.left, box.top, box.right, box.bottom] }
 
     /// This face as a `NewFace` (its template must have been computed).
-    public func newFace(subject: SubjectReference, gallery: String = "default", imageSHA256: String?) throws -> NewFace {
+    public func newFace(subject: SubjectReference, gallery: String = "default", imageSHA256: String?, subjectKey: Data? = nil) throws -> NewFace {
         guard let template else { throw EnrollmentError.notEmbedded }
-        return NewFace(subject: subject, gallery: gallery, template: template, box: boxArray, quality: StoredQuality(self), imageSHA256: imageSHA256)
+        return NewFace(subject: subject, gallery: gallery, template: template, box: boxArray, quality: StoredQuality(self), imageSHA256: imageSHA256,
+                       subjectKey: subjectKey)
     }
 }
 

@@ -46,8 +46,11 @@ public struct ArgusServiceRuntime: Sendable {
                                                         failures: RateLimiter(rate: configuration.authFailuresPerSecond,
                                                                               burst: configuration.authFailureBurst),
                                                         maxBodyBytes: configuration.maxBodyBytes))
+        router.add(middleware: UserActionMiddleware(store: store, maxBodyBytes: configuration.maxBodyBytes))
         MetaController(galleries: galleries, tokens: tokens, metrics: metrics, openAPI: OpenAPIDocument.data).register(router)
         KeysController(store: store, body: body).register(router.requiring(.keysManage))
+        SigningController(store: store, body: body, lifetime: TimeInterval(min(300, max(1, configuration.userActionLifetime)))).register(keys: router.requiring(.keysManage), actions: router.requiring(nil))
+        AppKeysController(store: store, body: body).register(router.requiring(.keysManage))
         let enroller = Enroller(store: store, galleries: galleries)
         let subjects = SubjectsController(store: store, enroller: enroller, galleries: galleries, faces: faces, body: body)
         subjects.register(read: router.requiring(.subjectsRead), write: router.requiring(.subjectsWrite),

@@ -24,6 +24,8 @@ public struct Credential: Sendable, Equatable {
     public let lastUsedAt: Date?
     public let expiresAt: Date?
     public let revokedAt: Date?
+    /// Every state-changing request of this credential needs a signed user action.
+    public let signedRequests: Bool
     let lookup: String
     let secretDigest: Data
 
@@ -52,6 +54,7 @@ public struct Credential: Sendable, Equatable {
         lastUsedAt = (row["last_used_at"] as Double?).map(Date.init(timeIntervalSince1970:))
         expiresAt = (row["expires_at"] as Double?).map(Date.init(timeIntervalSince1970:))
         revokedAt = (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        signedRequests = (row["signed_requests"] as Int?) == 1
         lookup = row["lookup"]
         secretDigest = row["secret_digest"]
     }
@@ -145,8 +148,17 @@ extension SQLiteStore {
         try write { db in
             try db.execute(sql: "UPDATE credentials SET expires_at = min(coalesce(expires_at, ?), ?), rolled_to = ? WHERE id = ?",
                            arguments: [until, until, fresh.credential.id, credentialID])
+            // The new key is held to the same signing rule, by the same signers: a roll is never a way around it.
+            try db.execute(sql: "UPDATE credentials SET signed_requests = ? WHERE id = ?", arguments: [old.signedRequests ? 1 : 0, fresh.credential.id])
+            for row in try Row.fetchAll(db, sql: "SELECT alg, public_key_pem FROM signers WHERE credential_id = ? AND revoked_at IS NULL",
+                                        arguments: [credentialID]) {
+                try db.execute(sql: "INSERT INTO signers(id, credential_id, alg, public_key_pem, created_at) VALUES (?,?,?,?,?)",
+                               arguments: [Secrets.identifier("sgn"), fresh.credential.id, row["alg"] as String, row["public_key_pem"] as String,
+                                           now.timeIntervalSince1970])
+            }
         }
-        return fresh
+        guard let rolled = try credential(id: fresh.credential.id) else { throw StoreError.unavailable("rolled credential vanished") }
+        return IssuedCredential(credential: rolled, secret: fresh.secret, clientKey: fresh.clientKey)
     }
 
     /// Revokes at once, with every live session the credential minted (a token never outlives

@@ -61,9 +61,15 @@ public struct NewFace: Sendable {
     public var quality: StoredQuality
     /// SHA-256 (hex) of the photo's bytes: the same photo on the same subject is enrolled once.
     public var imageSHA256: String?
+    /// For client-custody subjects: the subject's fresh key (32 bytes). The face is sealed with
+    /// it (never with the tenant's key), the subject's older faces are replaced, and the key is
+    /// not stored.
+    public var subjectKey: Data?
 
-    public init(subject: SubjectReference, gallery: String = "default", template: [Float], box: [Int], quality: StoredQuality, imageSHA256: String?) {
-        (self.subject, self.gallery, self.template, self.box, self.quality, self.imageSHA256) = (subject, gallery, template, box, quality, imageSHA256)
+    public init(subject: SubjectReference, gallery: String = "default", template: [Float], box: [Int], quality: StoredQuality, imageSHA256: String?,
+                subjectKey: Data? = nil) {
+        (self.subject, self.gallery, self.template, self.box, self.quality, self.imageSHA256, self.subjectKey) =
+            (subject, gallery, template, box, quality, imageSHA256, subjectKey)
     }
 }
 

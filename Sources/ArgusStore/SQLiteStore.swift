@@ -90,6 +90,27 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "ALTER TABLE audit ADD COLUMN target_id TEXT")
             try db.execute(sql: "CREATE INDEX sessions_credential ON sessions(credential_id)")
         }
+        m.registerMigration("v3") { db in
+            // Signed requests (signers, challenges, user actions) and client-held template keys.
+            try db.execute(sql: """
+                ALTER TABLE credentials ADD COLUMN signed_requests INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE subjects ADD COLUMN key_custody TEXT NOT NULL DEFAULT 'server';
+                ALTER TABLE faces ADD COLUMN custody INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE signers (
+                    id TEXT PRIMARY KEY, credential_id TEXT NOT NULL REFERENCES credentials(id), alg TEXT NOT NULL,
+                    public_key_pem TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL);
+                CREATE INDEX signers_credential ON signers(credential_id);
+                CREATE TABLE challenges (
+                    id TEXT PRIMARY KEY, credential_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+                    body_sha256 TEXT NOT NULL, challenge TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL, taken_at REAL);
+                CREATE TABLE user_actions (
+                    id TEXT PRIMARY KEY, credential_id TEXT NOT NULL, signer_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+                    body_sha256 TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL, used_at REAL);
+                CREATE TABLE app_keys (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, mode TEXT NOT NULL, alg TEXT NOT NULL,
+                    public_key_pem TEXT NOT NULL, created_at REAL NOT NULL);
+                """)
+        }
         return m
     }
 

@@ -48,5 +48,31 @@ public enum Secrets {
         return difference == 0
     }
 
+    /// `count` random bytes.
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    /// base64url without padding (RFC 4648 §5).
+    public static func base64URL(_ bytes: some Sequence<UInt8>) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The bytes of base64url text (padding optional); nil when it is not base64url.
+    public static func base64URLDecode(_ text: String) -> Data? {
+        guard text.utf8.allSatisfy({ $0.isBase64URL }) else { return nil }
+        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while s.count % 4 != 0 { s += "=" }
+        return Data(base64Encoded: s)
+    }
+
     public static func identifier(_ prefix: String) -> String { "\(prefix)_\(random(bytes: 12))" }
+}
+
+extension UInt8 {
+    var isBase64URL: Bool {
+        (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self) || (0x30...0x39).contains(self) || self == 0x2D || self == 0x5F || self == 0x3D
+    }
 }

@@ -45,7 +45,7 @@ public protocol Store: Sendable {
     func addSigningKey(kid: String, privateKey: Data, retiringOthers: Bool) throws
 
     // Subjects
-    func createSubject(tenant: String, mode: Mode, externalID: String?) throws -> Subject
+    func createSubject(tenant: String, mode: Mode, externalID: String?, custody: KeyCustody) throws -> Subject
     func subject(tenant: String, mode: Mode, id: String) throws -> Subject?
     /// A page after the subject `after` (cursor pagination), optionally by external id.
     func subjects(tenant: String, mode: Mode, limit: Int, after: String?, externalID: String?) throws -> SubjectPage
@@ -61,8 +61,27 @@ public protocol Store: Sendable {
     /// The face already enrolled on `subject` from a photo with this digest, if any.
     func enrolledFace(tenant: String, mode: Mode, subject: SubjectReference, imageSHA256: String) throws -> FaceWrite?
     func deleteFace(tenant: String, mode: Mode, subject: String, face: String) throws -> Bool
-    /// Every stored face (of one tenant and mode, or all), its template opened.
+    /// The templates of a client-custody subject, opened with its key for this call only.
+    /// - Throws: `sealed` when the key does not open them.
+    func custodyTemplates(tenant: String, mode: Mode, subject: String, key: Data) throws -> [[Float]]
+    /// Every stored face (of one tenant and mode, or all), its template opened; client-custody faces never.
     func forEachFace(tenant: String?, mode: Mode?, _ body: (FaceTemplate) throws -> Void) throws
+
+    // Signed requests: signers on credentials, challenges, and user actions (each single-use).
+    func addSigner(credentialID: String, alg: String, publicKeyPEM: String) throws -> SignerRecord
+    func signers(credentialID: String) throws -> [SignerRecord]
+    func revokeSigner(credentialID: String, id: String) throws -> Bool
+    func setSignedRequests(credentialID: String, required: Bool) throws
+    func createChallenge(_ challenge: ChallengeRecord) throws
+    /// Marks a challenge taken, once. - Returns: it, or nil when unknown or already taken.
+    func takeChallenge(id: String) throws -> ChallengeRecord?
+    func createUserAction(_ action: UserActionRecord) throws
+    /// Marks a user action used, once. - Returns: it, or nil when unknown or already used.
+    func consumeUserAction(id: String) throws -> UserActionRecord?
+
+    // Application public keys (client-held template keys are wrapped to the latest).
+    func addAppKey(tenant: String, mode: Mode, alg: String, publicKeyPEM: String) throws -> AppKeyRecord
+    func appKey(tenant: String, mode: Mode) throws -> AppKeyRecord?
 
     // Audit: an append-only trail. A failed write is thrown, never dropped silently.
     func audit(_ entry: AuditEntry) throws
@@ -80,6 +99,10 @@ extension Store {
             throw StoreError.unavailable("no face was written")
         }
         return write
+    }
+
+    public func createSubject(tenant: String, mode: Mode, externalID: String?) throws -> Subject {
+        try createSubject(tenant: tenant, mode: mode, externalID: externalID, custody: .server)
     }
 
     public func auditRows() throws -> [[String: String]] { try auditRows(tenant: nil) }

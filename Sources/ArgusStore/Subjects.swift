@@ -1,3 +1,4 @@
+import Crypto
 public import Foundation
 import GRDB
 
@@ -6,21 +7,30 @@ public struct Subject: Sendable, Equatable {
     public let externalID: String?
     public let createdAt: Date
     public var faceIDs: [String]
+    /// Who holds the key of its templates: the server (the tenant's data key) or the client.
+    public let custody: KeyCustody
+}
+
+/// `client`: every template of the subject is sealed with a per-subject key the server never
+/// keeps; it opens them only for a request that brings the key. Such subjects are never searched 1:N.
+public enum KeyCustody: String, Sendable, Codable {
+    case server
+    case client
 }
 
 extension SQLiteStore {
-    public func createSubject(tenant: String, mode: Mode, externalID: String?) throws -> Subject {
+    public func createSubject(tenant: String, mode: Mode, externalID: String?, custody: KeyCustody) throws -> Subject {
         let id = Secrets.identifier("sub")
         let now = Date().timeIntervalSince1970
         do {
             try write { db in
-                try db.execute(sql: "INSERT INTO subjects(id, tenant_id, mode, external_id, created_at) VALUES (?,?,?,?,?)",
-                               arguments: [id, tenant, mode.rawValue, externalID, now])
+                try db.execute(sql: "INSERT INTO subjects(id, tenant_id, mode, external_id, created_at, key_custody) VALUES (?,?,?,?,?,?)",
+                               arguments: [id, tenant, mode.rawValue, externalID, now, custody.rawValue])
             }
         } catch StoreError.conflict {
             throw StoreError.conflict("a subject with external_id '\(externalID ?? "")' already exists")
         }
-        return Subject(id: id, externalID: externalID, createdAt: Date(timeIntervalSince1970: now), faceIDs: [])
+        return Subject(id: id, externalID: externalID, createdAt: Date(timeIntervalSince1970: now), faceIDs: [], custody: custody)
     }
 
     public func subject(tenant: String, mode: Mode, id: String) throws -> Subject? {
@@ -34,7 +44,8 @@ extension SQLiteStore {
     private static func subject(_ row: Row, _ db: Database) throws -> Subject {
         let id: String = row["id"]
         let faces = try String.fetchAll(db, sql: "SELECT id FROM faces WHERE subject_id = ? ORDER BY created_at, id", arguments: [id])
-        return Subject(id: id, externalID: row["external_id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), faceIDs: faces)
+        return Subject(id: id, externalID: row["external_id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), faceIDs: faces,
+                       custody: KeyCustody(rawValue: row["key_custody"] ?? "server") ?? .server)
     }
 
     public func subjects(tenant: String, mode: Mode, limit: Int, after: String?, externalID: String?) throws -> SubjectPage {
@@ -80,7 +91,9 @@ extension SQLiteStore {
         let sealed = try faces.map { face -> (id: String, sealed: Data, quality: String) in
             let id = Secrets.identifier("face")
             let quality = String(decoding: try Self.qualityEncoder.encode(face.quality), as: UTF8.self)
-            return (id, try Self.guarded { try KeyVault.sealTemplate(face.template, key: key, faceID: id) }, quality)
+            // A client-custody face is sealed with its subject's key, which is not kept.
+            let sealingKey = face.subjectKey.map { SymmetricKey(data: $0) } ?? key
+            return (id, try Self.guarded { try KeyVault.sealTemplate(face.template, key: sealingKey, faceID: id) }, quality)
         }
         let now = Date().timeIntervalSince1970
         return try write { db in
@@ -91,17 +104,24 @@ extension SQLiteStore {
             written.reserveCapacity(faces.count)
             for (face, s) in zip(faces, sealed) {
                 let subjectID = try Self.resolve(face.subject, tenant: tenant, mode: mode, db, now: now)
-                if let digest = face.imageSHA256,
+                let custody = try String.fetchOne(db, sql: "SELECT key_custody FROM subjects WHERE id = ?", arguments: [subjectID]) == KeyCustody.client.rawValue
+                guard custody == (face.subjectKey != nil) else {
+                    throw StoreError.invalid(custody ? "a client-custody subject's faces are sealed with its own key" : "only client-custody subjects take a subject key")
+                }
+                if custody {
+                    // A new key for the subject: its older faces (sealed with the old key) go with it.
+                    try db.execute(sql: "DELETE FROM faces WHERE subject_id = ?", arguments: [subjectID])
+                } else if let digest = face.imageSHA256,
                    let existing = try String.fetchOne(db, sql: "SELECT id FROM faces WHERE subject_id = ? AND image_sha256 = ?",
                                                       arguments: [subjectID, digest]) {
                     written.append(FaceWrite(faceID: existing, subjectID: subjectID, alreadyEnrolled: true))
                     continue
                 }
                 try db.execute(sql: """
-                    INSERT INTO faces(id, subject_id, tenant_id, mode, gallery, template, box, quality, image_sha256, created_at)
-                    VALUES (?,?,?,?,?,?,?,?,?,?)
+                    INSERT INTO faces(id, subject_id, tenant_id, mode, gallery, template, box, quality, image_sha256, created_at, custody)
+                    VALUES (?,?,?,?,?,?,?,?,?,?,?)
                     """, arguments: [s.id, subjectID, tenant, mode.rawValue, face.gallery, s.sealed, face.box.map(String.init).joined(separator: ","),
-                                     s.quality, face.imageSHA256, now])
+                                     s.quality, face.imageSHA256, now, custody ? 1 : 0])
                 written.append(FaceWrite(faceID: s.id, subjectID: subjectID, alreadyEnrolled: false))
             }
             return written
@@ -151,6 +171,19 @@ extension SQLiteStore {
         }
     }
 
+    public func custodyTemplates(tenant: String, mode: Mode, subject: String, key: Data) throws -> [[Float]] {
+        let rows = try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, template FROM faces WHERE subject_id = ? AND tenant_id = ? AND mode = ? AND custody = 1",
+                             arguments: [subject, tenant, mode.rawValue])
+        }
+        let k = SymmetricKey(data: key)
+        return try rows.map { row in
+            do { return try KeyVault.openTemplate(row["template"], key: k, faceID: row["id"]) } catch {
+                throw StoreError.sealed("the subject key does not open this subject's templates")
+            }
+        }
+    }
+
     public func deleteFace(tenant: String, mode: Mode, subject: String, face: String) throws -> Bool {
         try write { db in
             try db.execute(sql: "DELETE FROM faces WHERE id = ? AND subject_id = ? AND tenant_id = ? AND mode = ?",
@@ -165,7 +198,7 @@ extension SQLiteStore {
                 SELECT faces.id AS id, faces.subject_id AS subject, subjects.external_id AS external, faces.tenant_id AS tenant,
                        faces.mode AS mode, faces.gallery AS gallery, faces.image_sha256 AS digest, faces.template AS template
                 FROM faces JOIN subjects ON subjects.id = faces.subject_id
-                WHERE (? IS NULL OR faces.tenant_id = ?) AND (? IS NULL OR faces.mode = ?)
+                WHERE (? IS NULL OR faces.tenant_id = ?) AND (? IS NULL OR faces.mode = ?) AND faces.custody = 0
                 ORDER BY faces.created_at, faces.id
                 """, arguments: [tenant, tenant, mode?.rawValue, mode?.rawValue])
             while let row = try rows.next() {

@@ -18,6 +18,7 @@ struct RouterTests {
             for (method, op) in (item as? [String: Any]) ?? [:] {
                 guard let m = HTTPRequest.Method(method.uppercased()), let op = op as? [String: Any] else { continue }
                 let concrete = path.replacingOccurrences(of: "{id}", with: "sub_unknown").replacingOccurrences(of: "{face_id}", with: "face_unknown")
+                    .replacingOccurrences(of: "{signer_id}", with: "sgn_unknown")
                 out.append((m, concrete, op))
             }
         }
@@ -27,7 +28,7 @@ struct RouterTests {
     @Test("the document lists every route the router has, each with its scope and errors")
     func documentIsComplete() throws {
         let ops = Self.operations
-        #expect(ops.count == 20)
+        #expect(ops.count == 27)
         for (method, path, op) in ops {
             let responses = try #require(op["responses"] as? [String: Any], "\(method) \(path)")
             #expect(responses["default"] != nil, "\(method) \(path) has no default error")
@@ -51,7 +52,7 @@ struct RouterTests {
                     #expect(reply.status == .unauthorized && reply.errorCode == "missing_credentials", "\(method) \(path): \(reply.status)")
                 }
             }
-            #expect(protected == 17)
+            #expect(protected == 24)
         }
     }
 

@@ -29,6 +29,8 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     public var analysisThreads = 0
     public var analysisQueueLimit = 64
     public var analysisDeadlineMilliseconds = 30_000
+    /// Seconds a user-action challenge (and the action made of it) stays valid: at most 300.
+    public var userActionLifetime = 300
     public var issuer = "argus"
     public var audience = "argus-session"
 
@@ -37,7 +39,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case host, port, dataDirectory, modelsDirectory, maxBodyBytes, sessionDefaultTTL, sessionMaxTTL, sessionMaxAttempts
         case signingKeyRotation, rateLimitPerSecond, rateLimitBurst, authFailuresPerSecond, authFailureBurst, maxImagePixels
-        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, issuer, audience
+        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, issuer, audience, userActionLifetime
     }
 
     /// A config file names only what it changes: absent fields keep their defaults, so files
@@ -56,6 +58,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         try take(.authFailuresPerSecond, \.authFailuresPerSecond); try take(.authFailureBurst, \.authFailureBurst)
         try take(.maxImagePixels, \.maxImagePixels); try take(.analysisThreads, \.analysisThreads)
         try take(.analysisQueueLimit, \.analysisQueueLimit); try take(.analysisDeadlineMilliseconds, \.analysisDeadlineMilliseconds)
+        try take(.userActionLifetime, \.userActionLifetime)
         try take(.issuer, \.issuer); try take(.audience, \.audience)
         self = out
     }

@@ -40,6 +40,18 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     /// A session token past its `exp`: the mobile SDK convention refreshes on this code.
     static let tokenExpired = APIError(.unauthorized, type: "authentication_error", code: "token_expired", "The session token has expired")
     static let revokedCredentials = APIError(.unauthorized, type: "authentication_error", code: "revoked_credentials", "The credentials were revoked")
+    /// A credential with `signed_requests: required` sent a state-changing request without a user action.
+    static let userActionRequired = APIError(.unauthorized, type: "authentication_error", code: "user_action_required",
+                                             "This credential signs its state-changing requests: send x-argus-user-action (see /v1/auth/action/init)")
+    static func userActionInvalid(_ why: String) -> APIError {
+        APIError(.unauthorized, type: "authentication_error", code: "user_action_invalid", "The user action is not valid: \(why)")
+    }
+    /// A client-custody subject was verified without its key.
+    static let subjectKeyRequired = APIError(.unauthorized, type: "authentication_error", code: "subject_key_required",
+                                             "This subject's templates are sealed with its own key: send x-argus-subject-key")
+    /// One answer for every wrong key, whatever is wrong with it: no oracle.
+    static let subjectKeyInvalid = APIError(.unauthorized, type: "authentication_error", code: "subject_key_invalid",
+                                            "The subject key does not open this subject's templates")
     // Permission (403)
     static func insufficientScope(_ scope: String) -> APIError {
         APIError(.forbidden, type: "permission_error", code: "insufficient_scope", "This credential lacks the scope \(scope)")

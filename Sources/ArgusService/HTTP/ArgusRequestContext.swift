@@ -17,6 +17,8 @@ public struct Principal: Sendable {
     public let credentialID: String
     public let kind: Kind
     public let scopes: Set<Scope>
+    /// Its state-changing requests need a signed user action.
+    public var signedRequests = false
 
     public var isSession: Bool {
         if case .session = kind { return true }
@@ -36,12 +38,15 @@ public struct ArgusRequestContext: AuthRequestContext, RequestContext {
     public var requestID: String
     /// The peer's IP address (failed authentications are rate limited by it).
     public let clientAddress: String
+    /// The credential whose signers authorised this request with a user action, if one did.
+    public var authorisedBy: String?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         identity = nil
         requestID = "req_" + Secrets.random(bytes: 9)
         clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        authorisedBy = nil
     }
 
     /// The caller; the authentication middleware guarantees one on every protected route.

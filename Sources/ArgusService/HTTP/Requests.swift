@@ -19,7 +19,40 @@ struct RollKeyRequest: Decodable {
 
 struct CreateSubjectRequest: Decodable {
     var externalID: String?
-    enum CodingKeys: String, CodingKey { case externalID = "external_id" }
+    var keyCustody: KeyCustody?
+    enum CodingKeys: String, CodingKey { case externalID = "external_id", keyCustody = "key_custody" }
+}
+
+struct AddSignerRequest: Decodable {
+    var alg: String?
+    var publicKeyPEM: String?
+    enum CodingKeys: String, CodingKey { case alg, publicKeyPEM = "public_key_pem" }
+}
+
+struct UpdateKeyRequest: Decodable {
+    enum Setting: String, Decodable { case required, optional }
+    var signedRequests: Setting?
+    enum CodingKeys: String, CodingKey { case signedRequests = "signed_requests" }
+}
+
+struct ActionInitRequest: Decodable {
+    var method: String?
+    var path: String?
+    var bodySHA256: String?
+    enum CodingKeys: String, CodingKey { case method, path, bodySHA256 = "body_sha256" }
+}
+
+struct ActionCompleteRequest: Decodable {
+    var challengeID: String?
+    var signerID: String?
+    var signature: String?
+    enum CodingKeys: String, CodingKey { case challengeID = "challenge_id", signerID = "signer_id", signature }
+}
+
+struct AddAppKeyRequest: Decodable {
+    var alg: String?
+    var publicKeyPEM: String?
+    enum CodingKeys: String, CodingKey { case alg, publicKeyPEM = "public_key_pem" }
 }
 
 struct VerifyRequest: Decodable {

@@ -43,7 +43,7 @@ struct KeyResponse: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, mode, prefix, last4, scopes, name, created, lastUsed = "last_used", expires, revoked
+        case id, kind, mode, prefix, last4, scopes, name, created, lastUsed = "last_used", expires, revoked, signedRequests = "signed_requests"
         case key, clientKey = "client_key", clientSecret = "client_secret"
     }
 
@@ -61,6 +61,7 @@ struct KeyResponse: Encodable {
         try c.encode(k.lastUsedAt.map(ISODate.string), forKey: .lastUsed)
         try c.encode(k.expiresAt.map(ISODate.string), forKey: .expires)
         try c.encode(k.revokedAt.map(ISODate.string), forKey: .revoked)
+        try c.encode(k.signedRequests ? "required" : "optional", forKey: .signedRequests)
         try c.encodeIfPresent(key, forKey: .key)
         try c.encodeIfPresent(clientKey, forKey: .clientKey)
         try c.encodeIfPresent(clientSecret, forKey: .clientSecret)
@@ -84,9 +85,12 @@ struct RevokedResponse: Encodable {
 struct SubjectResponse: Encodable {
     let subject: Subject
     init(_ subject: Subject) { self.subject = subject }
-    enum CodingKeys: String, CodingKey { case id, externalID = "external_id", created, faces }
+    enum CodingKeys: String, CodingKey { case id, externalID = "external_id", created, faces, keyCustody = "key_custody", searchable }
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(subject.custody, forKey: .keyCustody)
+        // Client-custody subjects are never searched 1:N nor part of dedup.
+        try c.encode(subject.custody == .server, forKey: .searchable)
         try c.encode(subject.id, forKey: .id)
         try c.encode(subject.externalID, forKey: .externalID)
         try c.encode(ISODate.string(subject.createdAt), forKey: .created)
@@ -116,7 +120,9 @@ struct FaceEnrolledResponse: Encodable {
     let quality: StoredQuality
     /// Present when dedup was asked for.
     let duplicates: [CandidateResponse]?
-    enum CodingKeys: String, CodingKey { case id, subjectID = "subject_id", gallery, box, confidence, quality, duplicates }
+    /// Client-custody subjects: the subject's new key wrapped to the application key (base64url), shown once.
+    var subjectKey: String? = nil
+    enum CodingKeys: String, CodingKey { case id, subjectID = "subject_id", gallery, box, confidence, quality, duplicates, subjectKey = "subject_key" }
 }
 
 /// 200: this photo was already enrolled on this subject; nothing changed.
@@ -168,4 +174,37 @@ struct SessionCreatedResponse: Encodable {
     enum CodingKeys: String, CodingKey {
         case id, token, expiresAt = "expires_at", purpose, subjectID = "subject_id", maxAttempts = "max_attempts"
     }
+}
+
+struct SignerResponse: Encodable {
+    let signer: SignerRecord
+    enum CodingKeys: String, CodingKey { case id, alg, created, revoked }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(signer.id, forKey: .id)
+        try c.encode(signer.alg, forKey: .alg)
+        try c.encode(ISODate.string(signer.createdAt), forKey: .created)
+        try c.encode(signer.revokedAt.map(ISODate.string), forKey: .revoked)
+    }
+}
+
+struct ChallengeResponse: Encodable {
+    struct Signer: Encodable { let id, alg: String }
+    let challengeID: String
+    let challenge: String
+    let expiresAt: String
+    let allowedSigners: [Signer]
+    enum CodingKeys: String, CodingKey { case challengeID = "challenge_id", challenge, expiresAt = "expires_at", allowedSigners = "allowed_signers" }
+}
+
+struct UserActionResponse: Encodable {
+    let userAction: String
+    let expiresAt: String
+    enum CodingKeys: String, CodingKey { case userAction = "user_action", expiresAt = "expires_at" }
+}
+
+struct AppKeyResponse: Encodable {
+    let id: String
+    let alg: String
+    let created: String
 }

@@ -58,10 +58,17 @@ struct KeysController {
     /// - Throws: 404 for ids of another tenant or mode (as for unknown ids); 403 `insufficient_scope`
     ///   for a credential broader than the caller.
     private func target(_ context: ArgusRequestContext, _ p: Principal) throws -> Credential {
-        guard let id = context.parameters.get("id"), let c = try store.credential(id: id), c.tenantID == p.tenantID, c.mode == p.mode else {
+        try Self.target(id: context.parameters.get("id"), for: p, in: store)
+    }
+
+    /// The credential `id`, if `p` may act on it.
+    /// - Throws: 404 for ids of another tenant or mode (as for unknown ids); 403 `insufficient_scope`
+    ///   for a credential broader than the caller.
+    static func target(id: String?, for p: Principal, in store: any Store) throws -> Credential {
+        guard let id, let c = try store.credential(id: id), c.tenantID == p.tenantID, c.mode == p.mode else {
             throw APIError.notFound("key")
         }
-        guard Self.mayHold(p, kind: c.kind, scopes: c.scopes) else {
+        guard mayHold(p, kind: c.kind, scopes: c.scopes) else {
             throw APIError.insufficientScope(c.kind == .secret ? "secret keys (only a secret key may roll or revoke one)" : "the key's scopes")
         }
         return c

@@ -56,8 +56,21 @@ struct MatchController {
             guard input.imageA == nil, input.imageB == nil else { throw APIError.invalidRequest("send {subject_id, image} or {image_a, image_b}") }
             guard let s = try store.subject(tenant: p.tenantID, mode: p.mode, id: subject) else { throw APIError.notFound("subject") }
             guard !s.faceIDs.isEmpty else { throw APIError.invalidRequest("subject \(subject) has no enrolled face") }
-            probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
-            score = try galleries.index(tenant: p.tenantID, mode: p.mode).score(try Self.template(probe.face), subject: subject) ?? -1
+            if s.custody == .client {
+                // The caller brings the subject's key; the templates are opened for this request only.
+                guard let header = request.headers[.subjectKey] else { throw APIError.subjectKeyRequired }
+                guard let key = Secrets.base64URLDecode(header), key.count == 32 else { throw APIError.subjectKeyInvalid }
+                let templates: [[Float]]
+                do { templates = try store.custodyTemplates(tenant: p.tenantID, mode: p.mode, subject: subject, key: key) } catch StoreError.sealed {
+                    throw APIError.subjectKeyInvalid
+                }
+                probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
+                let t = try Self.template(probe.face)
+                score = try templates.map { try Gallery.verify(t, $0) }.max() ?? -1
+            } else {
+                probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
+                score = try galleries.index(tenant: p.tenantID, mode: p.mode).score(try Self.template(probe.face), subject: subject) ?? -1
+            }
         } else if input.imageA != nil || input.imageB != nil {
             let a = try await faces.probe(from: try RequestBody.base64Image(input.imageA, "image_a"))
             let b = try await faces.probe(from: try RequestBody.base64Image(input.imageB, "image_b"))

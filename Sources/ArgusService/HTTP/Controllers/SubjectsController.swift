@@ -32,9 +32,14 @@ struct SubjectsController {
 
     func create(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try context.principal()
-        let external = try await body.decode(CreateSubjectRequest.self, from: request).externalID
+        let input = try await body.decode(CreateSubjectRequest.self, from: request)
+        let external = input.externalID
         if let external, external.isEmpty || external.count > 256 { throw APIError.invalidRequest("external_id must be 1…256 characters") }
-        let subject = try store.createSubject(tenant: p.tenantID, mode: p.mode, externalID: external)
+        let custody = input.keyCustody ?? .server
+        if custody == .client, try store.appKey(tenant: p.tenantID, mode: p.mode) == nil {
+            throw APIError.invalidRequest("key_custody client: register an application key first (POST /v1/app_keys)")
+        }
+        let subject = try store.createSubject(tenant: p.tenantID, mode: p.mode, externalID: external, custody: custody)
         try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "subjects.create", subject: subject.id,
                                    outcome: "created", requestID: context.requestID))
         return try JSONResponse.make(SubjectResponse(subject), status: .created)
@@ -113,11 +118,15 @@ struct SubjectsController {
         // Everything beyond the photo is the key holder's to choose, never a token's.
         let sessionRefusal = APIError.invalidRequest("a session token sends the image only (gallery, dedup, largest_face and min_face_size are not allowed)")
         if p.isSession, !request.uri.queryParameters.isEmpty { throw sessionRefusal }
-        guard try store.subject(tenant: p.tenantID, mode: p.mode, id: id) != nil else { throw APIError.notFound("subject") }
+        guard let subject = try store.subject(tenant: p.tenantID, mode: p.mode, id: id) else { throw APIError.notFound("subject") }
         let input = try await body.image(request)
         let parameters = request.uri.queryParameters
         let options = try EnrolmentOptions(query: { parameters.get($0) }, fields: input.fields)
         if p.isSession, options.any { throw sessionRefusal }
+        if subject.custody == .client {
+            return try await enrollCustody(subject, input.bytes, options, p, session: p.isSession ? try store.beginAttempt(sessionID: p.credentialID) : nil,
+                                           context)
+        }
         // Dedup answers with other subjects' ids and scores: that is identification.
         if options.dedup { try p.require(.identify) }
         if p.isSession { session = try store.beginAttempt(sessionID: p.credentialID) }
@@ -155,6 +164,30 @@ struct SubjectsController {
             id: committed.write.faceID, subjectID: id, gallery: options.gallery, box: face.boxArray, confidence: face.confidence,
             quality: StoredQuality(face),
             duplicates: options.dedup ? committed.duplicates.map { CandidateResponse(subjectID: $0.subject, score: $0.score) } : nil), status: .created)
+    }
+
+    /// A client-custody subject: a fresh key K seals the face (replacing the subject's older faces,
+    /// sealed with the old K); K is wrapped to the tenant's application key and returned once.
+    /// Neither K nor the wrapped K is kept. Never searched, never deduplicated.
+    private func enrollCustody(_ subject: Subject, _ bytes: [UInt8], _ options: EnrolmentOptions, _ p: Principal, session: SessionRecord?,
+                               _ context: ArgusRequestContext) async throws -> Response {
+        guard !options.dedup else { throw APIError.invalidRequest("dedup: client-custody subjects are never part of dedup") }
+        guard let appKey = try store.appKey(tenant: p.tenantID, mode: p.mode) else {
+            throw APIError.invalidRequest("register an application key first (POST /v1/app_keys)")
+        }
+        let wrapper = try PublicKeys.Wrapper(alg: appKey.alg, pem: appKey.publicKeyPEM)
+        let face = try await faces.enrollmentFace(from: bytes, policy: options.policy, minFaceSize: options.minFaceSize)
+        let key = Data(Secrets.randomBytes(32))
+        let wrapped = try wrapper.wrap(key)
+        guard let committed = try enroller.commit([try face.newFace(subject: .id(subject.id), gallery: options.gallery, imageSHA256: Enroller.digest(bytes),
+                                                                    subjectKey: key)],
+                                                  tenant: p.tenantID, mode: p.mode, spending: session?.id).first else { throw APIError.internalError }
+        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "faces.enroll", subject: subject.id,
+                                   target: committed.write.faceID, outcome: "enrolled (client custody, key rotated)", requestID: context.requestID))
+        var response = FaceEnrolledResponse(id: committed.write.faceID, subjectID: subject.id, gallery: options.gallery, box: face.boxArray,
+                                            confidence: face.confidence, quality: StoredQuality(face), duplicates: nil)
+        response.subjectKey = Secrets.base64URL(wrapped)
+        return try JSONResponse.make(response, status: .created)
     }
 
     /// The galleries of the caller's tenant and mode (created by enrolment), with their sizes.

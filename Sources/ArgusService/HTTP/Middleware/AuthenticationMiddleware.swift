@@ -38,8 +38,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
         context.identity = principal
         do {
             return try await next(request, context)
-        } catch let error as APIError where error.status == .forbidden {
-            // Permission refusals are audited with the caller.
+        } catch let error as APIError where error.status == .forbidden || error.status == .unauthorized {
+            // Permission refusals (and refused user actions and subject keys) are audited with the caller.
             try refused(error, request, context, credential: principal)
         } catch let error as StoreError where APIError(error).status == .forbidden {
             try refused(APIError(error), request, context, credential: principal)
@@ -95,7 +95,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
         store.touch(credentialID: credential.id)
         let kind: Principal.Kind = credential.kind == .secret ? .secretKey : (credential.kind == .client ? .client : .restrictedKey)
         let scopes = credential.kind == .secret ? Set(Scope.allCases) : credential.scopes
-        return Principal(tenantID: credential.tenantID, mode: credential.mode, credentialID: credential.id, kind: kind, scopes: scopes)
+        var principal = Principal(tenantID: credential.tenantID, mode: credential.mode, credentialID: credential.id, kind: kind, scopes: scopes)
+        principal.signedRequests = credential.signedRequests
+        return principal
     }
 
     /// A session token authenticates only while it is unspent, unrevoked, unexpired, and the
