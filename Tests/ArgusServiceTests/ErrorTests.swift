@@ -108,6 +108,8 @@ struct ErrorTests {
                 ("post", "/v1/subjects"), ("get", "/v1/subjects"), ("get", "/v1/subjects/{id}"), ("delete", "/v1/subjects/{id}"),
                 ("post", "/v1/subjects/{id}/faces"), ("delete", "/v1/subjects/{id}/faces/{face_id}"), ("post", "/v1/verify"),
                 ("post", "/v1/identify"), ("post", "/v1/sessions"), ("delete", "/v1/sessions/{id}"), ("get", "/v1/galleries"),
+                ("post", "/v1/keys/{id}/signers"), ("get", "/v1/keys/{id}/signers"), ("delete", "/v1/keys/{id}/signers/{signer_id}"),
+                ("patch", "/v1/keys/{id}"), ("post", "/v1/auth/action/init"), ("post", "/v1/auth/action"), ("post", "/v1/app_keys"),
             ]
             for (method, path) in routes { #expect(paths[path]?[method] != nil, "\(method) \(path) missing from openapi.json") }
             let documented = paths.flatMap { p in p.value.keys.map { ($0, p.key) } }
@@ -116,6 +118,7 @@ struct ErrorTests {
             let key = try #require(runtime.firstKey)
             for (method, path) in routes {
                 let uri = path.replacingOccurrences(of: "{id}", with: "x").replacingOccurrences(of: "{face_id}", with: "y")
+                    .replacingOccurrences(of: "{signer_id}", with: "z")
                 let reply = try await client.call(HTTPRequest.Method(rawValue: method.uppercased())!, uri, auth: key)
                 #expect(!(reply.status == .notFound && (reply.json["error"] as? [String: Any])?["message"].map { "\($0)".hasPrefix("route") } == true),
                         "\(method) \(path) is not routed")

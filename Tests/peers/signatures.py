@@ -52,18 +52,30 @@ def pem(public_key):
     return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
+def int_bytes(n, size=None):
+    return n.to_bytes(size or (n.bit_length() + 7) // 8, "big")
+
+
+def ec_jwk(public_key, crv):
+    numbers = public_key.public_numbers()
+    return {"kty": "EC", "crv": crv, "x": b64url(int_bytes(numbers.x, 32)), "y": b64url(int_bytes(numbers.y, 32))}
+
+
 def signers():
-    """(alg, public PEM, sign(bytes) -> signature bytes) for each algorithm, from independent libraries."""
+    """(alg, public PEM, the same key as a JWK, sign(bytes) -> signature bytes) per algorithm, from independent libraries."""
     e = ed25519.Ed25519PrivateKey.generate()
-    yield "Ed25519", pem(e.public_key()), lambda m: e.sign(m)
+    raw = e.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    yield "Ed25519", pem(e.public_key()), {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}, lambda m: e.sign(m)
     p = ec.generate_private_key(ec.SECP256R1())
-    yield "ES256", pem(p.public_key()), lambda m: p.sign(m, ec.ECDSA(hashes.SHA256()))
+    yield "ES256", pem(p.public_key()), ec_jwk(p.public_key(), "P-256"), lambda m: p.sign(m, ec.ECDSA(hashes.SHA256()))
     k = coincurve.PrivateKey()
     # coincurve gives the raw point; wrap it in a SubjectPublicKeyInfo with `cryptography`.
     k_pub = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), k.public_key.format(compressed=False))
-    yield "ES256K", pem(k_pub), lambda m: k.sign(m, hasher=lambda x: hashlib.sha256(x).digest())
+    yield "ES256K", pem(k_pub), ec_jwk(k_pub, "secp256k1"), lambda m: k.sign(m, hasher=lambda x: hashlib.sha256(x).digest())
     r = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    yield "RS256", pem(r.public_key()), lambda m: r.sign(m, padding.PKCS1v15(), hashes.SHA256())
+    n = r.public_key().public_numbers()
+    yield "RS256", pem(r.public_key()), {"kty": "RSA", "n": b64url(int_bytes(n.n)), "e": b64url(int_bytes(n.e))}, \
+        lambda m: r.sign(m, padding.PKCS1v15(), hashes.SHA256())
 
 
 def signed_bytes(challenge, method, path, digest):
@@ -85,7 +97,7 @@ def new_key():
     return body["id"], body["key"]
 
 
-for alg, public_pem, sign in signers():
+for alg, public_pem, jwk, sign in signers():
     key_id, key = new_key()
     s, signer = call("POST", f"/v1/keys/{key_id}/signers", key, json.dumps({"alg": alg, "public_key_pem": public_pem}).encode())
     expect(f"{alg}: register signer", (s, signer), 201)
@@ -93,6 +105,14 @@ for alg, public_pem, sign in signers():
     body = json.dumps({"external_id": f"peer-{alg}"}).encode()
     expect(f"{alg}: unsigned POST", call("POST", "/v1/subjects", key, body), 401, "user_action_required")
     expect(f"{alg}: GET needs no action", call("GET", "/v1/subjects", key), 200)
+    # The same key registered as a JWK signs too (registering is itself a signed request now).
+    reg = json.dumps({"alg": alg, "jwk": jwk}).encode()
+    _, reg_ua = action(key, signer["id"], sign, "POST", f"/v1/keys/{key_id}/signers", reg)
+    s, jwk_signer = call("POST", f"/v1/keys/{key_id}/signers", key, reg, {"x-argus-user-action": reg_ua["user_action"]})
+    expect(f"{alg}: register the JWK signer", (s, jwk_signer), 201)
+    jbody = json.dumps({"external_id": f"jwk-{alg}"}).encode()
+    _, jua = action(key, jwk_signer["id"], sign, "POST", "/v1/subjects", jbody)
+    expect(f"{alg}: signed by the JWK signer", call("POST", "/v1/subjects", key, jbody, {"x-argus-user-action": jua["user_action"]}), 201)
     s, ua = action(key, signer["id"], sign, "POST", "/v1/subjects", body)
     expect(f"{alg}: complete", (s, ua), 200)
     expect(f"{alg}: signed POST", call("POST", "/v1/subjects", key, body, {"x-argus-user-action": ua["user_action"]}), 201)

@@ -26,7 +26,9 @@ struct CreateSubjectRequest: Decodable {
 struct AddSignerRequest: Decodable {
     var alg: String?
     var publicKeyPEM: String?
-    enum CodingKeys: String, CodingKey { case alg, publicKeyPEM = "public_key_pem" }
+    /// The same key as a JWK (string members only: kty, crv, x, y, n, e, …).
+    var jwk: [String: String]?
+    enum CodingKeys: String, CodingKey { case alg, publicKeyPEM = "public_key_pem", jwk }
 }
 
 struct UpdateKeyRequest: Decodable {

@@ -1,3 +1,4 @@
+import ArgusStore
 import CArgusSecp256k1
 import Crypto
 import CryptoExtras
@@ -182,5 +183,51 @@ struct DERReader {
         let contents = Array(bytes[index..<(index + length)])
         bytes = bytes[(index + length)...]
         return contents
+    }
+}
+
+extension PublicKeys {
+    /// A JWK (RFC 7517/8037) as the PEM it names: OKP Ed25519, EC P-256 or secp256k1, RSA.
+    static func pem(jwk: [String: String], alg: String) throws -> String {
+        func field(_ name: String) throws -> Data {
+            guard let text = jwk[name], let data = Secrets.base64URLDecode(text), !data.isEmpty else {
+                throw Failure.invalid("jwk: \(name) (base64url) is required")
+            }
+            return data
+        }
+        let der: Data
+        switch (alg, jwk["kty"]) {
+        case ("Ed25519", "OKP"):
+            guard jwk["crv"] == "Ed25519" else { throw Failure.invalid("jwk: crv must be Ed25519") }
+            let x = try field("x")
+            guard x.count == 32 else { throw Failure.invalid("jwk: x must be 32 bytes") }
+            der = Data([0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]) + x
+        case ("ES256", "EC"), ("ES256K", "EC"):
+            let x = try field("x"), y = try field("y")
+            guard x.count == 32, y.count == 32 else { throw Failure.invalid("jwk: x and y must be 32 bytes") }
+            if alg == "ES256" {
+                guard jwk["crv"] == "P-256" else { throw Failure.invalid("jwk: crv must be P-256") }
+                do { return try P256.Signing.PublicKey(x963Representation: Data([0x04]) + x + y).pemRepresentation } catch {
+                    throw Failure.invalid("jwk: not a point of P-256")
+                }
+            }
+            guard jwk["crv"] == "secp256k1" else { throw Failure.invalid("jwk: crv must be secp256k1") }
+            der = Data([0x30, 0x56, 0x30, 0x10, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x0A,
+                        0x03, 0x42, 0x00, 0x04]) + x + y
+        case ("RS256", "RSA"):
+            do { return try _RSA.Signing.PublicKey(n: try field("n"), e: try field("e")).pemRepresentation } catch let failure as Failure {
+                throw failure
+            } catch {
+                throw Failure.invalid("jwk: not an RSA key")
+            }
+        default:
+            throw Failure.invalid("jwk: kty \(jwk["kty"] ?? "none") does not fit alg \(alg)")
+        }
+        let lines = stride(from: 0, to: der.base64EncodedString().count, by: 64).map { offset -> String in
+            let text = der.base64EncodedString()
+            let start = text.index(text.startIndex, offsetBy: offset)
+            return String(text[start..<(text.index(start, offsetBy: min(64, text.count - offset)))])
+        }
+        return "-----BEGIN PUBLIC KEY-----\n" + lines.joined(separator: "\n") + "\n-----END PUBLIC KEY-----\n"
     }
 }

@@ -38,8 +38,15 @@ struct SigningController {
         let target = try protectedTarget(context)
         let input = try await body.decode(AddSignerRequest.self, from: request)
         guard let alg = input.alg, Self.algorithms.contains(alg) else { throw APIError.invalidRequest("alg: expected Ed25519, ES256, ES256K or RS256") }
-        guard let pem = input.publicKeyPEM else { throw APIError.invalidRequest("public_key_pem is required") }
-        do { _ = try PublicKeys.Verifier(alg: alg, pem: pem) } catch let failure as PublicKeys.Failure {
+        let pem: String
+        do {
+            switch (input.publicKeyPEM, input.jwk) {
+            case (let text?, nil): pem = text
+            case (nil, let jwk?): pem = try PublicKeys.pem(jwk: jwk, alg: alg)
+            default: throw APIError.invalidRequest("send public_key_pem or jwk (one of them)")
+            }
+            _ = try PublicKeys.Verifier(alg: alg, pem: pem)
+        } catch let failure as PublicKeys.Failure {
             throw APIError.invalidRequest(failure.description)
         }
         guard try store.signers(credentialID: target.id).filter({ $0.revokedAt == nil }).count < 20 else {
