@@ -51,6 +51,7 @@ public struct ArgusServiceRuntime: Sendable {
         KeysController(store: store, body: body).register(router.requiring(.keysManage))
         SigningController(store: store, body: body, lifetime: TimeInterval(min(300, max(1, configuration.userActionLifetime)))).register(keys: router.requiring(.keysManage), actions: router.requiring(nil))
         AppKeysController(store: store, body: body).register(router.requiring(.keysManage))
+        OperatorController(store: store, body: body).register(router.group().add(middleware: OperatorMiddleware()))
         let enroller = Enroller(store: store, galleries: galleries)
         let subjects = SubjectsController(store: store, enroller: enroller, galleries: galleries, faces: faces, body: body)
         subjects.register(read: router.requiring(.subjectsRead), write: router.requiring(.subjectsWrite),

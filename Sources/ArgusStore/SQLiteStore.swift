@@ -111,6 +111,27 @@ public final class SQLiteStore: Store {
                     public_key_pem TEXT NOT NULL, created_at REAL NOT NULL);
                 """)
         }
+        m.registerMigration("v4") { db in
+            // Tenants with a status, operator keys, console users, their sessions and invites.
+            try db.execute(sql: """
+                ALTER TABLE tenants ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+                CREATE TABLE operator_keys (
+                    id TEXT PRIMARY KEY, lookup TEXT NOT NULL UNIQUE, secret_digest BLOB NOT NULL, last4 TEXT NOT NULL, name TEXT,
+                    created_at REAL NOT NULL, revoked_at REAL);
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+                    role TEXT NOT NULL, created_at REAL NOT NULL);
+                CREATE INDEX users_tenant ON users(tenant_id);
+                CREATE TABLE console_sessions (
+                    digest TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, csrf TEXT NOT NULL, mode TEXT NOT NULL,
+                    created_at REAL NOT NULL, expires_at REAL NOT NULL);
+                CREATE INDEX console_sessions_user ON console_sessions(user_id);
+                CREATE TABLE invites (
+                    digest TEXT PRIMARY KEY, tenant_id TEXT, role TEXT NOT NULL, created_by TEXT, created_at REAL NOT NULL,
+                    expires_at REAL NOT NULL, used_at REAL);
+                CREATE INDEX audit_tenant ON audit(tenant_id, id);
+                """)
+        }
         return m
     }
 

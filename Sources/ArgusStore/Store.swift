@@ -11,8 +11,38 @@ public protocol Store: Sendable {
     /// Where it lives (a path or an address), for logs.
     var location: String { get }
 
-    // Tenants
+    // Tenants (the platform operator's)
     func tenantCount() throws -> Int
+    /// A new tenant with its own data key.
+    func createTenant(name: String) throws -> TenantRecord
+    func tenants() throws -> [TenantRecord]
+    func tenant(id: String) throws -> TenantRecord?
+    /// - Returns: whether the tenant exists.
+    func setTenantStatus(id: String, status: TenantRecord.Status) throws -> Bool
+    func createOperatorKey(name: String?) throws -> (record: OperatorKeyRecord, secret: String)
+    func operatorKey(secretDigest: Data) throws -> OperatorKeyRecord?
+
+    // Console accounts, their sessions and invitations.
+    func createUser(tenant: String, email: String, passwordHash: String, role: UserRecord.Role) throws -> UserRecord
+    func user(email: String) throws -> UserRecord?
+    func user(id: String) throws -> UserRecord?
+    func users(tenant: String) throws -> [UserRecord]
+    /// Sets a new password hash and ends every console session of the account.
+    func setPassword(userID: String, passwordHash: String) throws
+    func createConsoleSession(_ session: ConsoleSessionRecord) throws
+    /// A live (unexpired) console session.
+    func consoleSession(digest: String) throws -> ConsoleSessionRecord?
+    func setConsoleMode(digest: String, mode: Mode) throws
+    func endConsoleSession(digest: String) throws
+    func createInvite(_ invite: InviteRecord, createdBy: String?) throws
+    /// A live (unused, unexpired) invitation.
+    func invite(digest: String) throws -> InviteRecord?
+    /// Uses an invitation, once. - Returns: it, or nil when unknown, used or expired.
+    func takeInvite(digest: String) throws -> InviteRecord?
+    /// Recent sessions of a tenant and mode, newest first.
+    func sessions(tenant: String, mode: Mode, limit: Int) throws -> [SessionRecord]
+    /// Audit rows of a tenant, newest first.
+    func auditEntries(tenant: String, filter: AuditFilter) throws -> [AuditRecord]
 
     // Credentials. Secrets are never stored: only their SHA-256 digests (see `Secrets`).
     func createCredential(tenant: String, mode: Mode, kind: Credential.Kind, scopes: Set<Scope>, name: String?, expiresAt: Date?) throws -> IssuedCredential

@@ -56,6 +56,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     static func insufficientScope(_ scope: String) -> APIError {
         APIError(.forbidden, type: "permission_error", code: "insufficient_scope", "This credential lacks the scope \(scope)")
     }
+    static let tenantSuspended = APIError(.forbidden, type: "permission_error", code: "tenant_suspended",
+                                          "This tenant is suspended: its credentials and sessions are refused until it is resumed")
     static func modeMismatch(_ detail: String) -> APIError { APIError(.forbidden, type: "permission_error", code: "mode_mismatch", detail) }
     static func sessionSpent(_ detail: String) -> APIError { APIError(.forbidden, type: "permission_error", code: "session_spent", detail) }
     // Requests

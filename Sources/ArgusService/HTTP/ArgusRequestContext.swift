@@ -9,6 +9,8 @@ public struct Principal: Sendable {
         case restrictedKey
         case client
         case session(SessionClaims)
+        /// The platform operator (`op_…`): operator routes only, no tenant.
+        case `operator`
     }
 
     public let tenantID: String
@@ -22,6 +24,11 @@ public struct Principal: Sendable {
 
     public var isSession: Bool {
         if case .session = kind { return true }
+        return false
+    }
+
+    public var isOperator: Bool {
+        if case .operator = kind { return true }
         return false
     }
 

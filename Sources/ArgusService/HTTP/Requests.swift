@@ -104,3 +104,7 @@ extension UInt8 {
             || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }
+
+struct CreateTenantRequest: Decodable {
+    var name: String?
+}

@@ -208,3 +208,16 @@ struct AppKeyResponse: Encodable {
     let alg: String
     let created: String
 }
+
+struct TenantResponse: Encodable {
+    let id: String
+    let name: String
+    let status: TenantRecord.Status
+    let created: String
+    /// On creation only: the tenant's first test-mode secret key, shown once.
+    var secretKey: String?
+    init(_ t: TenantRecord) {
+        (id, name, status, created) = (t.id, t.name, t.status, ISODate.string(t.createdAt))
+    }
+    enum CodingKeys: String, CodingKey { case id, name, status, created, secretKey = "secret_key" }
+}

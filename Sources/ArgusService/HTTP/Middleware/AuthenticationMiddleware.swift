@@ -31,6 +31,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
             try refused(error, request, context, credential: nil)
         }
         guard limiter.allow(principal.credentialID) else { throw APIError.rateLimited }
+        // A suspended tenant's credentials and sessions stop at once (read on every request, so every node sees it).
+        if !principal.isOperator, try store.tenant(id: principal.tenantID)?.status != .active {
+            try refused(.tenantSuspended, request, context, credential: principal)
+        }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
             throw APIError.payloadTooLarge(maxBodyBytes)
         }
@@ -64,6 +68,12 @@ struct AuthenticationMiddleware: RouterMiddleware {
             guard header.count <= 8192, header.lowercased().hasPrefix("bearer ") else { throw APIError.invalidCredentials }
             let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
             if token.hasPrefix("tok_") { return try await session(token) }
+            if token.hasPrefix("op_") {
+                let digest = Secrets.digest(token)
+                guard let key = try store.operatorKey(secretDigest: digest), key.matches(secretDigest: digest) else { throw APIError.invalidCredentials }
+                if key.revokedAt != nil { throw APIError.revokedCredentials }
+                return Principal(tenantID: "", mode: .test, credentialID: key.id, kind: .operator, scopes: [])
+            }
             guard token.hasPrefix("sk_") || token.hasPrefix("rk_") else { throw APIError.invalidCredentials }
             let digest = Secrets.digest(token)
             guard let credential = try store.credential(lookup: "k:" + Secrets.hex(digest)),

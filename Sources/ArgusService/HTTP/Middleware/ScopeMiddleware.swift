@@ -12,6 +12,8 @@ struct ScopeMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let p = try context.principal()
+        // Operator keys act on tenants through the operator routes only, never inside a tenant.
+        if p.isOperator { throw APIError.insufficientScope("a tenant credential (operator keys reach /v1/operator only)") }
         if p.isSession && !sessions { throw APIError.insufficientScope(scope?.rawValue ?? "a key (session tokens cannot call this route)") }
         if let scope { try p.require(scope) }
         return try await next(request, context)
@@ -22,5 +24,14 @@ extension RouterMethods<ArgusRequestContext> {
     /// A group whose routes require `scope` (and refuse session tokens unless `sessions`).
     func requiring(_ scope: Scope?, sessions: Bool = false) -> RouterGroup<ArgusRequestContext> {
         group().add(middleware: ScopeMiddleware(scope: scope, sessions: sessions))
+    }
+}
+
+/// Operator routes: operator keys only.
+struct OperatorMiddleware: RouterMiddleware {
+    typealias Context = ArgusRequestContext
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard try context.principal().isOperator else { throw APIError.insufficientScope("an operator key") }
+        return try await next(request, context)
     }
 }
