@@ -19,6 +19,7 @@ extension Argus {
         @Option(help: "A JSON file with ServiceConfiguration fields.") var config: String?
         @Option(help: "Largest request body in bytes.") var maxBodyBytes: Int?
         @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+        @Flag(help: "Let anyone sign up in the console (default: by invitation only).") var openSignup = false
 
         func run() async throws {
             var configuration = ServiceConfiguration()
@@ -36,6 +37,7 @@ extension Argus {
             if let port { configuration.port = port }
             if let dataDir { configuration.dataDirectory = dataDir }
             if let maxBodyBytes { configuration.maxBodyBytes = maxBodyBytes }
+            if openSignup { configuration.openSignup = true }
 
             var logger = Logger(label: "argus")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -54,6 +56,10 @@ extension Argus {
                       \(key)
 
                   Try: curl -H "Authorization: Bearer \(key)" http://\(configuration.host):\(configuration.port)/v1/ping
+
+                  Web console: sign up your organisation with this invitation (one use, valid 7 days):
+
+                      http://\(configuration.host):\(configuration.port)/console/signup?invite=\(runtime.firstSignupInvite ?? "")
 
                 """.utf8))
             }

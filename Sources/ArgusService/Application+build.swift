@@ -17,6 +17,8 @@ public struct ArgusServiceRuntime: Sendable {
     let lock: StoreLock
     /// The first secret key, present only on the very first start of a data directory.
     public let firstKey: String?
+    /// On that first start, an invitation to sign up in the console (the token of `/console/signup?invite=`).
+    public let firstSignupInvite: String?
 
     public static func open(_ configuration: ServiceConfiguration, pipeline: FacePipeline? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) async throws -> ArgusServiceRuntime {
@@ -25,13 +27,21 @@ public struct ArgusServiceRuntime: Sendable {
         // A first key only for a store with no credential at all: never a fresh secret in the logs
         // of a server whose operator already made keys.
         let firstKey = try store.issueFirstKey()?.secret
+        var invite: String?
+        if firstKey != nil {
+            let token = Secrets.base64URL(Secrets.randomBytes(32))
+            try store.createInvite(InviteRecord(digest: ConsolePages.digest(token), tenantID: nil, role: .owner,
+                                                expiresAt: Date().addingTimeInterval(ConsoleController.inviteLifetime)), createdBy: nil)
+            invite = token
+        }
         let tokens = try await SessionTokens(store: store, configuration: configuration)
         let facePipeline = try pipeline ?? FacePipeline(models: ModelDirectory(path: configuration.modelsDirectory))
         let galleries = Galleries(dimension: FaceEmbedder.dimension)
         let loaded = try galleries.load(from: store)
         logger.info("store opened", metadata: ["path": "\(store.location)", "templates": "\(loaded)"])
         return ArgusServiceRuntime(configuration: configuration, store: store, galleries: galleries, tokens: tokens,
-                                   faces: FaceAnalysisService(pipeline: facePipeline, configuration: configuration), lock: lock, firstKey: firstKey)
+                                   faces: FaceAnalysisService(pipeline: facePipeline, configuration: configuration), lock: lock, firstKey: firstKey,
+                                   firstSignupInvite: invite)
     }
 
     /// The router with every route, for `buildApplication` and for router-level tests.
@@ -52,6 +62,8 @@ public struct ArgusServiceRuntime: Sendable {
         SigningController(store: store, body: body, lifetime: TimeInterval(min(300, max(1, configuration.userActionLifetime)))).register(keys: router.requiring(.keysManage), actions: router.requiring(nil))
         AppKeysController(store: store, body: body).register(router.requiring(.keysManage))
         OperatorController(store: store, body: body).register(router.group().add(middleware: OperatorMiddleware()))
+        ConsoleController(store: store, galleries: galleries, pages: ConsolePages(secureCookies: configuration.secureCookies),
+                          openSignup: configuration.openSignup).register(router)
         let enroller = Enroller(store: store, galleries: galleries)
         let subjects = SubjectsController(store: store, enroller: enroller, galleries: galleries, faces: faces, body: body)
         subjects.register(read: router.requiring(.subjectsRead), write: router.requiring(.subjectsWrite),

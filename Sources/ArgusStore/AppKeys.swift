@@ -40,4 +40,11 @@ extension SQLiteStore {
                              arguments: [tenant, mode.rawValue]).map(AppKeyRecord.init(row:))
         }
     }
+
+    public func appKeys(tenant: String, mode: Mode) throws -> [AppKeyRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM app_keys WHERE tenant_id = ? AND mode = ? ORDER BY created_at DESC, id DESC",
+                             arguments: [tenant, mode.rawValue]).map(AppKeyRecord.init(row:))
+        }
+    }
 }

@@ -60,12 +60,16 @@ public enum Secrets {
             .replacingOccurrences(of: "=", with: "")
     }
 
-    /// The bytes of base64url text (padding optional); nil when it is not base64url.
+    /// The bytes of base64url text (padding optional); nil when it is not base64url. One pass.
     public static func base64URLDecode(_ text: String) -> Data? {
-        guard text.utf8.allSatisfy({ $0.isBase64URL }) else { return nil }
-        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while s.count % 4 != 0 { s += "=" }
-        return Data(base64Encoded: s)
+        var standard = [UInt8]()
+        standard.reserveCapacity(text.utf8.count + 3)
+        for c in text.utf8 {
+            guard c.isBase64URL else { return nil }
+            standard.append(c == 0x2D ? 0x2B : c == 0x5F ? 0x2F : c)
+        }
+        while standard.count % 4 != 0 { standard.append(0x3D) }
+        return Data(base64Encoded: Data(standard))
     }
 
     public static func identifier(_ prefix: String) -> String { "\(prefix)_\(random(bytes: 12))" }

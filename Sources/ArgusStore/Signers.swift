@@ -127,9 +127,12 @@ extension SQLiteStore {
         }
     }
 
-    public func consumeUserAction(id: String) throws -> UserActionRecord? {
+    public func consumeUserAction(id: String, tenant: String, mode: Mode) throws -> UserActionRecord? {
         try write { db in
-            try db.execute(sql: "UPDATE user_actions SET used_at = ? WHERE id = ? AND used_at IS NULL", arguments: [Date().timeIntervalSince1970, id])
+            try db.execute(sql: """
+                UPDATE user_actions SET used_at = ? WHERE id = ? AND used_at IS NULL
+                AND credential_id IN (SELECT id FROM credentials WHERE tenant_id = ? AND mode = ?)
+                """, arguments: [Date().timeIntervalSince1970, id, tenant, mode.rawValue])
             guard db.changesCount > 0 else { return nil }
             return try Row.fetchOne(db, sql: "SELECT * FROM user_actions WHERE id = ?", arguments: [id]).map(UserActionRecord.init(row:))
         }

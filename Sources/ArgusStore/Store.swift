@@ -106,12 +106,15 @@ public protocol Store: Sendable {
     /// Marks a challenge taken, once. - Returns: it, or nil when unknown or already taken.
     func takeChallenge(id: String) throws -> ChallengeRecord?
     func createUserAction(_ action: UserActionRecord) throws
-    /// Marks a user action used, once. - Returns: it, or nil when unknown or already used.
-    func consumeUserAction(id: String) throws -> UserActionRecord?
+    /// Marks a user action of a credential of this tenant and mode used, once.
+    /// - Returns: it, or nil when unknown, already used, or another tenant's or mode's.
+    func consumeUserAction(id: String, tenant: String, mode: Mode) throws -> UserActionRecord?
 
     // Application public keys (client-held template keys are wrapped to the latest).
     func addAppKey(tenant: String, mode: Mode, alg: String, publicKeyPEM: String) throws -> AppKeyRecord
     func appKey(tenant: String, mode: Mode) throws -> AppKeyRecord?
+    /// Every application key of a tenant and mode, newest first.
+    func appKeys(tenant: String, mode: Mode) throws -> [AppKeyRecord]
 
     // Audit: an append-only trail. A failed write is thrown, never dropped silently.
     func audit(_ entry: AuditEntry) throws

@@ -120,8 +120,10 @@ extension SQLiteStore {
                 try db.execute(sql: """
                     INSERT INTO faces(id, subject_id, tenant_id, mode, gallery, template, box, quality, image_sha256, created_at, custody)
                     VALUES (?,?,?,?,?,?,?,?,?,?,?)
-                    """, arguments: [s.id, subjectID, tenant, mode.rawValue, face.gallery, s.sealed, face.box.map(String.init).joined(separator: ","),
-                                     s.quality, face.imageSHA256, now, custody ? 1 : 0])
+                    """, arguments: [s.id, subjectID, tenant, mode.rawValue, face.gallery, s.sealed,
+                                     // A client-custody face keeps nothing in clear that could tie a photo to it.
+                                     custody ? "" : face.box.map(String.init).joined(separator: ","), custody ? "{}" : s.quality,
+                                     custody ? nil : face.imageSHA256, now, custody ? 1 : 0])
                 written.append(FaceWrite(faceID: s.id, subjectID: subjectID, alreadyEnrolled: false))
             }
             return written

@@ -148,11 +148,12 @@ struct ClientTests {
             #expect(shown.json["key_custody"] as? String == "client" && shown.json["searchable"] as? Bool == false)
             // The raw bytes of every file of the data directory: no K, no wrapped K, no template.
             let template = try #require(try Self.pipeline.enrollmentFace(try ImageDecoder().decode(Array(try Self.photo("Hugo_Chavez/0001.jpg")))).template)
-            let needles = [key, wrapped, template.withUnsafeBytes { Data($0) }.prefix(32)]
+            let digest = Data(SHA256.hash(data: try Self.photo("Hugo_Chavez/0001.jpg")).map { String(format: "%02x", $0) }.joined().utf8)
+            let needles = [key, wrapped, template.withUnsafeBytes { Data($0) }.prefix(32), digest]
             let dir = runtime.configuration.dataDirectory
             for file in try FileManager.default.contentsOfDirectory(atPath: dir) {
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: dir).appendingPathComponent(file))
-                for needle in needles { #expect(bytes.range(of: needle) == nil, "\(file) holds a secret") }
+                for needle in needles { #expect(bytes.range(of: needle) == nil, "\(file) holds a secret or the photo's digest") }
             }
             // Re-enrolling rotates K: the old key no longer opens anything.
             let again = try await api.enroll(subject: subject, jpeg: try Self.photo("Hugo_Chavez/0003.jpg"))

@@ -110,6 +110,8 @@ struct ErrorTests {
                 ("post", "/v1/identify"), ("post", "/v1/sessions"), ("delete", "/v1/sessions/{id}"), ("get", "/v1/galleries"),
                 ("post", "/v1/keys/{id}/signers"), ("get", "/v1/keys/{id}/signers"), ("delete", "/v1/keys/{id}/signers/{signer_id}"),
                 ("patch", "/v1/keys/{id}"), ("post", "/v1/auth/action/init"), ("post", "/v1/auth/action"), ("post", "/v1/app_keys"),
+                ("get", "/v1/app_keys"), ("get", "/v1/operator/tenants"), ("post", "/v1/operator/tenants"),
+                ("post", "/v1/operator/tenants/{id}/suspend"), ("post", "/v1/operator/tenants/{id}/resume"),
             ]
             for (method, path) in routes { #expect(paths[path]?[method] != nil, "\(method) \(path) missing from openapi.json") }
             let documented = paths.flatMap { p in p.value.keys.map { ($0, p.key) } }

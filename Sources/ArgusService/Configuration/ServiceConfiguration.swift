@@ -29,6 +29,10 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     public var analysisThreads = 0
     public var analysisQueueLimit = 64
     public var analysisDeadlineMilliseconds = 30_000
+    /// Console sign-up without an invitation (`--open-signup`); by default an invitation is needed.
+    public var openSignup = false
+    /// Console cookies with `Secure` (set when a TLS-terminating proxy serves the console).
+    public var secureCookies = false
     /// Seconds a user-action challenge (and the action made of it) stays valid: at most 300.
     public var userActionLifetime = 300
     public var issuer = "argus"
@@ -39,7 +43,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case host, port, dataDirectory, modelsDirectory, maxBodyBytes, sessionDefaultTTL, sessionMaxTTL, sessionMaxAttempts
         case signingKeyRotation, rateLimitPerSecond, rateLimitBurst, authFailuresPerSecond, authFailureBurst, maxImagePixels
-        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, issuer, audience, userActionLifetime
+        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, issuer, audience, userActionLifetime, openSignup, secureCookies
     }
 
     /// A config file names only what it changes: absent fields keep their defaults, so files
@@ -59,6 +63,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         try take(.maxImagePixels, \.maxImagePixels); try take(.analysisThreads, \.analysisThreads)
         try take(.analysisQueueLimit, \.analysisQueueLimit); try take(.analysisDeadlineMilliseconds, \.analysisDeadlineMilliseconds)
         try take(.userActionLifetime, \.userActionLifetime)
+        try take(.openSignup, \.openSignup); try take(.secureCookies, \.secureCookies)
         try take(.issuer, \.issuer); try take(.audience, \.audience)
         self = out
     }

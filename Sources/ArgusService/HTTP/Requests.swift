@@ -54,7 +54,8 @@ struct ActionCompleteRequest: Decodable {
 struct AddAppKeyRequest: Decodable {
     var alg: String?
     var publicKeyPEM: String?
-    enum CodingKeys: String, CodingKey { case alg, publicKeyPEM = "public_key_pem" }
+    var replace: Bool?
+    enum CodingKeys: String, CodingKey { case alg, publicKeyPEM = "public_key_pem", replace }
 }
 
 struct VerifyRequest: Decodable {

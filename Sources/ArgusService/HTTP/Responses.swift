@@ -122,7 +122,11 @@ struct FaceEnrolledResponse: Encodable {
     let duplicates: [CandidateResponse]?
     /// Client-custody subjects: the subject's new key wrapped to the application key (base64url), shown once.
     var subjectKey: String? = nil
-    enum CodingKeys: String, CodingKey { case id, subjectID = "subject_id", gallery, box, confidence, quality, duplicates, subjectKey = "subject_key" }
+    /// The application key `subject_key` is wrapped to.
+    var appKeyID: String? = nil
+    enum CodingKeys: String, CodingKey {
+        case id, subjectID = "subject_id", gallery, box, confidence, quality, duplicates, subjectKey = "subject_key", appKeyID = "app_key_id"
+    }
 }
 
 /// 200: this photo was already enrolled on this subject; nothing changed.
@@ -207,6 +211,8 @@ struct AppKeyResponse: Encodable {
     let id: String
     let alg: String
     let created: String
+    /// The one new subject keys are wrapped to.
+    let active: Bool
 }
 
 struct TenantResponse: Encodable {

@@ -40,6 +40,30 @@ enum PublicKeys {
         return (oids, Array(bits.dropFirst()))
     }
 
+    /// The encodings of Ed25519's small-order points (the sign bit ignored), as libsodium lists them.
+    static let smallOrderEd25519: [[UInt8]] = [
+        [UInt8](repeating: 0, count: 32),
+        [0x01] + [UInt8](repeating: 0, count: 31),
+        [0x26, 0xE8, 0x95, 0x8F, 0xC2, 0xB2, 0x27, 0xB0, 0x45, 0xC3, 0xF4, 0x89, 0xF2, 0xEF, 0x98, 0xF0,
+         0xD5, 0xDF, 0xAC, 0x05, 0xD3, 0xC6, 0x33, 0x39, 0xB1, 0x38, 0x02, 0x88, 0x6D, 0x53, 0xFC, 0x05],
+        [0xC7, 0x17, 0x6A, 0x70, 0x3D, 0x4D, 0xD8, 0x4F, 0xBA, 0x3C, 0x0B, 0x76, 0x0D, 0x10, 0x67, 0x0F,
+         0x2A, 0x20, 0x53, 0xFA, 0x2C, 0x39, 0xCC, 0xC6, 0x4E, 0xC7, 0xFD, 0x77, 0x92, 0xAC, 0x03, 0x7A],
+        [0xEC] + [UInt8](repeating: 0xFF, count: 30) + [0x7F],
+        [0xED] + [UInt8](repeating: 0xFF, count: 30) + [0x7F],
+        [0xEE] + [UInt8](repeating: 0xFF, count: 30) + [0x7F],
+    ]
+
+    static func hasSmallOrder(ed25519 key: [UInt8]) -> Bool {
+        guard key.count == 32 else { return true }
+        return smallOrderEd25519.contains { bad in zip(key.prefix(31), bad.prefix(31)).allSatisfy { $0 == $1 } && key[31] & 0x7F == bad[31] }
+    }
+
+    /// Whether agreement with `key` yields a non-zero secret (a trial with a fresh private key).
+    static func agreesUsefully(_ key: Curve25519.KeyAgreement.PublicKey) -> Bool {
+        guard let secret = try? Curve25519.KeyAgreement.PrivateKey().sharedSecretFromKeyAgreement(with: key) else { return false }
+        return secret.withUnsafeBytes { bytes in bytes.contains { $0 != 0 } }
+    }
+
     static let ed25519OID: [UInt8] = [0x2B, 0x65, 0x70]
     static let x25519OID: [UInt8] = [0x2B, 0x65, 0x6E]
     static let ecPublicKeyOID: [UInt8] = [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01]
@@ -59,6 +83,8 @@ enum PublicKeys {
             case "Ed25519":
                 let info = try PublicKeys.spki(der)
                 guard info.oids == [PublicKeys.ed25519OID], info.key.count == 32 else { throw Failure.invalid("public_key_pem: not an Ed25519 key") }
+                // A small-order key verifies a fixed forgery for every message: never a signer.
+                guard !PublicKeys.hasSmallOrder(ed25519: info.key) else { throw Failure.invalid("public_key_pem: a small-order Ed25519 point is not a key") }
                 self = .ed25519(try Curve25519.Signing.PublicKey(rawRepresentation: info.key))
             case "ES256":
                 do { self = .es256(try P256.Signing.PublicKey(derRepresentation: der)) } catch { throw Failure.invalid("public_key_pem: not a P-256 key") }
@@ -110,7 +136,10 @@ enum PublicKeys {
             case "HPKE-X25519":
                 let info = try PublicKeys.spki(der)
                 guard info.oids == [PublicKeys.x25519OID], info.key.count == 32 else { throw Failure.invalid("public_key_pem: not an X25519 key") }
-                self = .hpkeX25519(try Curve25519.KeyAgreement.PublicKey(rawRepresentation: info.key))
+                let key = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: info.key)
+                // A low-order point makes every shared secret zero, and the wrapped key readable by anyone.
+                guard PublicKeys.agreesUsefully(key) else { throw Failure.invalid("public_key_pem: a low-order X25519 point is not a key") }
+                self = .hpkeX25519(key)
             default:
                 throw Failure.invalid("alg: expected RSA-OAEP-256 or HPKE-X25519")
             }
@@ -122,6 +151,7 @@ enum PublicKeys {
             switch self {
             case .rsaOAEP(let public_): return try public_.encrypt(key, padding: .PKCS1_OAEP_SHA256)
             case .hpkeX25519(let public_):
+                guard PublicKeys.agreesUsefully(public_) else { throw Failure.invalid("the application key is a low-order point") }
                 var sender = try HPKE.Sender(recipientKey: public_, ciphersuite: .Curve25519_SHA256_ChachaPoly, info: Self.hpkeInfo)
                 let sealed = try sender.seal(key)
                 return sender.encapsulatedKey + sealed
@@ -190,13 +220,15 @@ extension PublicKeys {
     /// A JWK (RFC 7517/8037) as the PEM it names: OKP Ed25519, EC P-256 or secp256k1, RSA.
     static func pem(jwk: [String: String], alg: String) throws -> String {
         func field(_ name: String) throws -> Data {
-            guard let text = jwk[name], let data = Secrets.base64URLDecode(text), !data.isEmpty else {
+            guard let text = jwk[name], text.utf8.count <= 1400, let data = Secrets.base64URLDecode(text), !data.isEmpty else {
                 throw Failure.invalid("jwk: \(name) (base64url) is required")
             }
             return data
         }
         let der: Data
         switch (alg, jwk["kty"]) {
+        case _ where jwk.count > 16:
+            throw Failure.invalid("jwk: too many members")
         case ("Ed25519", "OKP"):
             guard jwk["crv"] == "Ed25519" else { throw Failure.invalid("jwk: crv must be Ed25519") }
             let x = try field("x")

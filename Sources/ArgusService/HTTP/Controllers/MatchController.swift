@@ -59,7 +59,7 @@ struct MatchController {
             if s.custody == .client {
                 // The caller brings the subject's key; the templates are opened for this request only.
                 guard let header = request.headers[.subjectKey] else { throw APIError.subjectKeyRequired }
-                guard let key = Secrets.base64URLDecode(header), key.count == 32 else { throw APIError.subjectKeyInvalid }
+                guard header.utf8.count <= 64, let key = Secrets.base64URLDecode(header), key.count == 32 else { throw APIError.subjectKeyInvalid }
                 let templates: [[Float]]
                 do { templates = try store.custodyTemplates(tenant: p.tenantID, mode: p.mode, subject: subject, key: key) } catch StoreError.sealed {
                     throw APIError.subjectKeyInvalid

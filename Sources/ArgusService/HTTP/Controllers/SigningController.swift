@@ -67,9 +67,14 @@ struct SigningController {
     func revokeSigner(_ context: ArgusRequestContext) throws -> Response {
         let p = try context.principal()
         let target = try protectedTarget(context)
-        guard let id = context.parameters.get("signer_id"), try store.revokeSigner(credentialID: target.id, id: id) else {
-            throw APIError.notFound("signer")
+        guard let id = context.parameters.get("signer_id") else { throw APIError.notFound("signer") }
+        if target.signedRequests {
+            let live = try store.signers(credentialID: target.id).filter { $0.revokedAt == nil }
+            if live.count == 1, live.first?.id == id {
+                throw APIError.invalidRequest("the last signer of a key that requires signed requests cannot be revoked: add another, or set signed_requests to optional first")
+            }
         }
+        guard try store.revokeSigner(credentialID: target.id, id: id) else { throw APIError.notFound("signer") }
         try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "signers.revoke", target: id,
                                    outcome: "revoked on \(target.id)", requestID: context.requestID))
         return try JSONResponse.make(RevokedResponse(id: id))
@@ -122,7 +127,9 @@ struct SigningController {
         guard let challengeID = input.challengeID, let signerID = input.signerID, let encoded = input.signature else {
             throw APIError.invalidRequest("challenge_id, signer_id and signature are required")
         }
-        guard challengeID.utf8.count <= 64, let signature = Secrets.base64URLDecode(encoded), signature.count <= 1024 else {
+        // Lengths first: nothing is decoded past what an 8192-bit RSA signature needs.
+        guard challengeID.utf8.count <= 64, signerID.utf8.count <= 64, encoded.utf8.count <= 1400, let signature = Secrets.base64URLDecode(encoded),
+              signature.count <= 1024 else {
             throw APIError.userActionInvalid("the signature is not base64url")
         }
         // Taken once, whatever follows: a challenge is never tried twice.

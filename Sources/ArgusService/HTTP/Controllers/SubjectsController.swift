@@ -179,14 +179,15 @@ struct SubjectsController {
         let face = try await faces.enrollmentFace(from: bytes, policy: options.policy, minFaceSize: options.minFaceSize)
         let key = Data(Secrets.randomBytes(32))
         let wrapped = try wrapper.wrap(key)
-        guard let committed = try enroller.commit([try face.newFace(subject: .id(subject.id), gallery: options.gallery, imageSHA256: Enroller.digest(bytes),
-                                                                    subjectKey: key)],
+        // No photo digest for such faces: nothing in the store may tie a photo to them.
+        guard let committed = try enroller.commit([try face.newFace(subject: .id(subject.id), gallery: options.gallery, imageSHA256: nil, subjectKey: key)],
                                                   tenant: p.tenantID, mode: p.mode, spending: session?.id).first else { throw APIError.internalError }
         try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "faces.enroll", subject: subject.id,
                                    target: committed.write.faceID, outcome: "enrolled (client custody, key rotated)", requestID: context.requestID))
         var response = FaceEnrolledResponse(id: committed.write.faceID, subjectID: subject.id, gallery: options.gallery, box: face.boxArray,
                                             confidence: face.confidence, quality: StoredQuality(face), duplicates: nil)
         response.subjectKey = Secrets.base64URL(wrapped)
+        response.appKeyID = appKey.id
         return try JSONResponse.make(response, status: .created)
     }
 

@@ -27,13 +27,13 @@ struct UserActionMiddleware: RouterMiddleware {
         }
         let body = try await RequestBody(maxBytes: maxBodyBytes).bytes(request)
         let digest = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
-        guard header.count <= 64, let action = try store.consumeUserAction(id: header) else {
+        // Spent only by a caller of its own tenant and mode: nobody else can burn another's action.
+        guard header.count <= 64, let action = try store.consumeUserAction(id: header, tenant: p.tenantID, mode: p.mode),
+              let owner = try store.credential(id: action.credentialID) else {
             throw APIError.userActionInvalid("unknown or already used user action")
         }
         guard action.expiresAt > Date() else { throw APIError.userActionInvalid("the user action has expired") }
-        guard let owner = try store.credential(id: action.credentialID), owner.tenantID == p.tenantID, owner.mode == p.mode else {
-            throw APIError.userActionInvalid("unknown or already used user action")
-        }
+        guard owner.isLive() else { throw APIError.userActionInvalid("the user action's credential is no longer live") }
         if p.signedRequests, owner.id != p.credentialID { throw APIError.userActionInvalid("the user action belongs to another credential") }
         guard action.method == request.method.rawValue else { throw APIError.userActionInvalid("the user action was signed for another method") }
         guard action.path == Self.target(request) else { throw APIError.userActionInvalid("the user action was signed for another path") }
