@@ -5,6 +5,27 @@ import Testing
 /// The store's first use and its safety across processes (issue 9, item 12 and "also seen").
 @Suite("store safety across processes", .serialized)
 struct StoreSafetyTests {
+    @Test("argus tenants create|list|suspend|resume and operator-keys create work on a store with no server")
+    func tenants() throws {
+        let data = try CLITests.temporaryDirectory().appendingPathComponent("data").path
+        defer { try? FileManager.default.removeItem(atPath: (data as NSString).deletingLastPathComponent) }
+        let created = try CLITests.run(["tenants", "create", "--data-dir", data, "--name", "Acme", "--json"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let line = try #require(created.jsonLines.first)
+        let id = try #require(line["id"] as? String)
+        #expect((line["secret_key"] as? String)?.hasPrefix("sk_test_") == true)
+        #expect(try CLITests.run(["tenants", "suspend", "--data-dir", data, id]).status == 0)
+        let listed = try CLITests.run(["tenants", "list", "--data-dir", data, "--json"]).jsonLines
+        #expect(listed.first { $0["id"] as? String == id }?["status"] as? String == "suspended")
+        #expect(try CLITests.run(["tenants", "resume", "--data-dir", data, id]).status == 0)
+        #expect(try CLITests.run(["tenants", "list", "--data-dir", data, "--json"]).jsonLines.first { $0["id"] as? String == id }?["status"] as? String == "active")
+        #expect(try CLITests.run(["tenants", "suspend", "--data-dir", data, "ten_nobody"]).status != 0)
+        let op = try #require(try CLITests.run(["operator-keys", "create", "--data-dir", data, "--json"]).jsonLines.first)
+        #expect((op["key"] as? String)?.hasPrefix("op_") == true)
+        let key = try CLITests.run(["keys", "create", "--data-dir", data, "--tenant", id, "--json"])
+        #expect(key.status == 0 && (key.jsonLines.first?["key"] as? String)?.hasPrefix("sk_test_") == true)
+    }
+
     @Test("read-only commands never create a store")
     func readOnlyCreatesNothing() throws {
         let dir = try CLITests.temporaryDirectory()
