@@ -74,13 +74,15 @@ public struct AuditRecord: Sendable, Equatable {
 
 /// What the audit log is filtered by.
 public struct AuditFilter: Sendable {
+    /// Rows of this mode, and rows in no mode (tenant-wide actions).
+    public var mode: Mode?
     public var operation: String?
     public var credential: String?
     public var from: Date?
     public var until: Date?
     public var limit = 200
-    public init(operation: String? = nil, credential: String? = nil, from: Date? = nil, until: Date? = nil, limit: Int = 200) {
-        (self.operation, self.credential, self.from, self.until, self.limit) = (operation, credential, from, until, limit)
+    public init(mode: Mode? = nil, operation: String? = nil, credential: String? = nil, from: Date? = nil, until: Date? = nil, limit: Int = 200) {
+        (self.mode, self.operation, self.credential, self.from, self.until, self.limit) = (mode, operation, credential, from, until, limit)
     }
 }
 
@@ -181,6 +183,7 @@ extension SQLiteStore {
         try read { db in
             var sql = "SELECT * FROM audit WHERE tenant_id = ?"
             var arguments: StatementArguments = [tenant]
+            if let mode = filter.mode { sql += " AND (mode = ? OR mode IS NULL)"; arguments += [mode.rawValue] }
             if let operation = filter.operation { sql += " AND operation LIKE ?"; arguments += [operation + "%"] }
             if let credential = filter.credential { sql += " AND credential_id = ?"; arguments += [credential] }
             if let from = filter.from { sql += " AND at >= ?"; arguments += [from.timeIntervalSince1970] }

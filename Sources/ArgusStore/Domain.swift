@@ -105,16 +105,18 @@ public struct SubjectPage: Sendable {
 /// One audit row: who did what to which subject or object, and the outcome. Never images or templates.
 public struct AuditEntry: Sendable {
     public var tenant: String?
+    /// The mode acted in (nil for what is not in one: tenants, operator keys, sign-up).
+    public var mode: Mode?
     public var credential: String?
     public var operation: String
     public var subject: String?
     public var target: String?
     public var outcome: String
     public var requestID: String?
-    public init(tenant: String?, credential: String?, operation: String, subject: String? = nil, target: String? = nil,
+    public init(tenant: String?, mode: Mode? = nil, credential: String?, operation: String, subject: String? = nil, target: String? = nil,
                 outcome: String, requestID: String?) {
-        (self.tenant, self.credential, self.operation, self.subject, self.target, self.outcome, self.requestID) =
-            (tenant, credential, operation, subject, target, outcome, requestID)
+        (self.tenant, self.mode, self.credential, self.operation, self.subject, self.target, self.outcome, self.requestID) =
+            (tenant, mode, credential, operation, subject, target, outcome, requestID)
     }
 }
 

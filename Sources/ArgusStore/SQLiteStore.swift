@@ -130,6 +130,7 @@ public final class SQLiteStore: Store {
                     digest TEXT PRIMARY KEY, tenant_id TEXT, role TEXT NOT NULL, created_by TEXT, created_at REAL NOT NULL,
                     expires_at REAL NOT NULL, used_at REAL);
                 CREATE INDEX audit_tenant ON audit(tenant_id, id);
+                ALTER TABLE audit ADD COLUMN mode TEXT;
                 """)
         }
         return m
@@ -162,9 +163,9 @@ public final class SQLiteStore: Store {
         let insert = { [pool] in
             try pool.write { db in
                 try db.execute(sql: """
-                    INSERT INTO audit(at, tenant_id, credential_id, operation, subject_id, target_id, outcome, request_id) VALUES (?,?,?,?,?,?,?,?)
-                    """, arguments: [Date().timeIntervalSince1970, entry.tenant, entry.credential, entry.operation, entry.subject, entry.target,
-                                     entry.outcome, entry.requestID])
+                    INSERT INTO audit(at, tenant_id, mode, credential_id, operation, subject_id, target_id, outcome, request_id) VALUES (?,?,?,?,?,?,?,?,?)
+                    """, arguments: [Date().timeIntervalSince1970, entry.tenant, entry.mode?.rawValue, entry.credential, entry.operation, entry.subject,
+                                     entry.target, entry.outcome, entry.requestID])
             }
         }
         // Retried once (a busy timeout under a burst), then thrown: no row is dropped silently.

@@ -16,6 +16,8 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 BASE = sys.argv[1].rstrip("/")
 SHOTS = sys.argv[2] if len(sys.argv) > 2 else None
@@ -60,9 +62,16 @@ def post_form(path, cookies, fields):
         return e.code, e.read().decode()
 
 
+def click(d, element):
+    """Clicks a submit button and waits for the next page: nothing is read from the old one."""
+    old = d.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(d, 20).until(expected_conditions.staleness_of(old))
+
+
 def submit(d, form_css=None):
     scope = d.find_element(By.CSS_SELECTOR, form_css) if form_css else d
-    scope.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    click(d, scope.find_element(By.CSS_SELECTOR, "button[type=submit]"))
 
 
 def signup(d, org, email, password="correct horse battery"):
@@ -70,7 +79,7 @@ def signup(d, org, email, password="correct horse battery"):
     d.find_element(By.NAME, "tenant_name").send_keys(org)
     d.find_element(By.NAME, "email").send_keys(email)
     d.find_element(By.NAME, "password").send_keys(password)
-    d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    click(d, d.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     secret = d.find_element(By.ID, "new-secret").text
     check("sign-up shows a secret key", secret.startswith("sk_test_"), secret)
     return secret
@@ -80,7 +89,7 @@ def login(d, email, password="correct horse battery"):
     d.get(BASE + "/console/login")
     d.find_element(By.NAME, "email").send_keys(email)
     d.find_element(By.NAME, "password").send_keys(password)
-    d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    click(d, d.find_element(By.CSS_SELECTOR, "button[type=submit]"))
 
 
 def session_cookie(d):
@@ -116,7 +125,7 @@ try:
     field = row.find_element(By.NAME, "expires_in")
     field.clear()
     field.send_keys("4")
-    row.find_element(By.CSS_SELECTOR, "form.roll button[type=submit]").click()
+    click(a, row.find_element(By.CSS_SELECTOR, "form.roll button[type=submit]"))
     rolled = a.find_element(By.ID, "new-secret").text
     check("roll shows the new key", rolled.startswith("sk_test_") and rolled != a_key)
     check("during the overlap the old key works", api("GET", "/v1/ping", a_key)[0] == 200)
@@ -127,8 +136,9 @@ try:
     # Revoke the named key with its button.
     named_id = api("GET", "/v1/ping", named)[1]["credential"]
     a.get(BASE + "/console/keys")
-    a.find_element(By.CSS_SELECTOR, f"tr[data-key-id='{named_id}'] form.revoke button[type=submit]").click()
+    click(a, a.find_element(By.CSS_SELECTOR, f"tr[data-key-id='{named_id}'] form.revoke button[type=submit]"))
     check("a revoked key is refused", api("GET", "/v1/ping", named)[0] == 401)
+    check("the rolled key is untouched by that revoke", api("GET", "/v1/ping", rolled)[0] == 200, str((named_id, api("GET", "/v1/ping", rolled))))
 
     # CSRF: the same form without its token, with the browser's own cookies, is refused.
     before = len(a.find_elements(By.CSS_SELECTOR, "tr[data-key-id]"))
@@ -141,12 +151,12 @@ try:
 
     # The session cookie changes at every log-in, and a planted one is never adopted.
     first = session_cookie(a)
-    a.find_element(By.CSS_SELECTOR, "form[action='/console/logout'] button[type=submit]").click()
+    click(a, a.find_element(By.CSS_SELECTOR, "form[action='/console/logout'] button[type=submit]"))
     a.add_cookie({"name": "argus_session", "value": "planted-by-attacker", "path": "/console"})
     login(a, a_email)
     second = session_cookie(a)
     check("log-in issues a new session cookie", second and second not in (first, "planted-by-attacker"), str((first, second)))
-    a.find_element(By.CSS_SELECTOR, "form[action='/console/logout'] button[type=submit]").click()
+    click(a, a.find_element(By.CSS_SELECTOR, "form[action='/console/logout'] button[type=submit]"))
     login(a, a_email)
     check("each log-in issues another", session_cookie(a) not in (first, second))
     req = urllib.request.Request(BASE + "/console/keys")
@@ -156,7 +166,8 @@ try:
 
     # <script> in an external_id renders as text.
     evil = "<script>alert(1)</script>"
-    check("subject created", api("POST", "/v1/subjects", rolled, {"external_id": evil})[0] == 201)
+    created = api("POST", "/v1/subjects", rolled, {"external_id": evil})
+    check("subject created", created[0] == 201, str(created))
     a.get(BASE + "/console/subjects")
     mode_shown(a, "subjects")
     cells = [c.text for c in a.find_elements(By.CSS_SELECTOR, "td.external-id")]
@@ -171,14 +182,14 @@ try:
     # A viewer, invited by link, never reaches the keys page.
     a.get(BASE + "/console/team")
     a.find_element(By.NAME, "role").send_keys("viewer")
-    a.find_element(By.CSS_SELECTOR, "form[action='/console/team/invite'] button[type=submit]").click()
+    click(a, a.find_element(By.CSS_SELECTOR, "form[action='/console/team/invite'] button[type=submit]"))
     link = a.find_element(By.ID, "invite-link").text
     v = browser()
     try:
         v.get(link)
         v.find_element(By.NAME, "email").send_keys(f"viewer-{run}@a.test")
         v.find_element(By.NAME, "password").send_keys("viewer password 1")
-        v.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        click(v, v.find_element(By.CSS_SELECTOR, "button[type=submit]"))
         mode_shown(v, "viewer's sessions")
         check("a viewer has no keys link", not v.find_elements(By.CSS_SELECTOR, "a[href='/console/keys']"))
         v.get(BASE + "/console/keys")
@@ -219,11 +230,26 @@ try:
 
     # The mode switch: live mode shows live keys only.
     a.get(BASE + "/console/keys")
-    a.find_element(By.ID, "switch-mode").click()
+    click(a, a.find_element(By.ID, "switch-mode"))
     check("the switch goes to live mode", a.find_element(By.ID, "mode").text == "LIVE MODE")
     check("no test key is listed in live mode", not a.find_elements(By.CSS_SELECTOR, f"tr[data-key-id='{a_key_id}']"))
-    a.find_element(By.ID, "switch-mode").click()
+    click(a, a.find_element(By.ID, "switch-mode"))
     check("and back", a.find_element(By.ID, "mode").text == "TEST MODE")
+
+    # Failed log-ins are limited per account: the sixth wrong password in a row is refused unseen.
+    import http.cookiejar, re
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    statuses = []
+    for _ in range(6):
+        page = opener.open(BASE + "/console/login").read().decode()
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        try:
+            opener.open(BASE + "/console/login", data=urllib.parse.urlencode({"csrf": token, "email": a_email, "password": "wrong password"}).encode())
+            statuses.append(200)
+        except urllib.error.HTTPError as e:
+            statuses.append(e.code)
+    check("wrong passwords are 401, then 429 for the account", statuses == [401] * 5 + [429], str(statuses))
 
     if SHOTS:
         a.get(BASE + "/console/keys")

@@ -256,7 +256,7 @@ struct ConsoleController: Sendable {
             if kind != .secret && scopes.isEmpty { return keysPage(s, nil, error: "Choose scopes for restricted keys and client credentials.", status: .badRequest) }
             let issued = try store.createCredential(tenant: s.user.tenantID, mode: s.mode, kind: kind, scopes: scopes, name: name.isEmpty ? nil : name,
                                                     expiresAt: nil)
-            try store.audit(AuditEntry(tenant: s.user.tenantID, credential: "console:\(s.user.id)", operation: "keys.create", target: issued.credential.id,
+            try store.audit(AuditEntry(tenant: s.user.tenantID, mode: s.mode, credential: "console:\(s.user.id)", operation: "keys.create", target: issued.credential.id,
                                        outcome: "created", requestID: context.requestID))
             return keysPage(s, (issued, kind == .secret ? "\(s.mode.rawValue)-mode secret key" : kind == .client ? "client secret" : "restricted key"))
         }
@@ -278,7 +278,7 @@ struct ConsoleController: Sendable {
             do { fresh = try store.roll(credentialID: c.id, overlap: TimeInterval(overlap), now: Date()) } catch StoreError.invalid(let why) {
                 return keysPage(s, nil, error: why, status: .badRequest)
             }
-            try store.audit(AuditEntry(tenant: s.user.tenantID, credential: "console:\(s.user.id)", operation: "keys.roll", target: c.id,
+            try store.audit(AuditEntry(tenant: s.user.tenantID, mode: s.mode, credential: "console:\(s.user.id)", operation: "keys.roll", target: c.id,
                                        outcome: "rolled_to:\(fresh.credential.id)", requestID: context.requestID))
             return keysPage(s, (fresh, "key (it replaces \(c.displayPrefix)…\(c.last4), which works for \(overlap) s more)"))
         }
@@ -288,7 +288,7 @@ struct ConsoleController: Sendable {
         try await signedForm(request, keys: true) { s, _ in
             guard let c = try ownKey(s, context) else { return pages.message("Not found", "No such key.", signed: s, status: .notFound) }
             try store.revoke(credentialID: c.id)
-            try store.audit(AuditEntry(tenant: s.user.tenantID, credential: "console:\(s.user.id)", operation: "keys.revoke", target: c.id,
+            try store.audit(AuditEntry(tenant: s.user.tenantID, mode: s.mode, credential: "console:\(s.user.id)", operation: "keys.revoke", target: c.id,
                                        outcome: "revoked", requestID: context.requestID))
             return pages.redirect("/console/keys")
         }
@@ -313,7 +313,7 @@ struct ConsoleController: Sendable {
             guard let id = context.parameters.get("id"), try store.revokeSession(tenant: s.user.tenantID, mode: s.mode, id: id) else {
                 return pages.message("Not found", "No such live session.", signed: s, status: .notFound)
             }
-            try store.audit(AuditEntry(tenant: s.user.tenantID, credential: "console:\(s.user.id)", operation: "sessions.revoke", target: id,
+            try store.audit(AuditEntry(tenant: s.user.tenantID, mode: s.mode, credential: "console:\(s.user.id)", operation: "sessions.revoke", target: id,
                                        outcome: "revoked", requestID: context.requestID))
             return pages.redirect("/console/sessions")
         }
@@ -336,7 +336,7 @@ struct ConsoleController: Sendable {
                 return pages.message("Not found", "No such subject.", signed: s, status: .notFound)
             }
             galleries.index(tenant: s.user.tenantID, mode: s.mode).remove(faces: faces)
-            try store.audit(AuditEntry(tenant: s.user.tenantID, credential: "console:\(s.user.id)", operation: "subjects.delete", subject: id,
+            try store.audit(AuditEntry(tenant: s.user.tenantID, mode: s.mode, credential: "console:\(s.user.id)", operation: "subjects.delete", subject: id,
                                        outcome: "deleted", requestID: context.requestID))
             return pages.redirect("/console/subjects")
         }
@@ -354,7 +354,7 @@ struct ConsoleController: Sendable {
         let q = request.uri.queryParameters
         func text(_ name: String) -> String? { q.get(name).map { String($0.prefix(200)) }.flatMap { $0.isEmpty ? nil : $0 } }
         let from = text("from").flatMap(Self.day.date(from:)), until = text("until").flatMap(Self.day.date(from:)).map { $0.addingTimeInterval(86_400) }
-        let rows = try store.auditEntries(tenant: s.user.tenantID, filter: AuditFilter(operation: text("operation"), credential: text("credential"),
+        let rows = try store.auditEntries(tenant: s.user.tenantID, filter: AuditFilter(mode: s.mode, operation: text("operation"), credential: text("credential"),
                                                                                      from: from, until: until, limit: 300)).map { r -> [String: Any] in
             ["at": ConsolePages.iso(r.at), "operation": r.operation, "credential": r.credential ?? "", "subject": r.subject ?? "",
              "target": r.target ?? "", "outcome": r.outcome]
@@ -378,7 +378,7 @@ struct ConsoleController: Sendable {
             let token = Secrets.base64URL(Secrets.randomBytes(32))
             try store.createInvite(InviteRecord(digest: ConsolePages.digest(token), tenantID: s.user.tenantID, role: role,
                                                 expiresAt: Date().addingTimeInterval(Self.inviteLifetime)), createdBy: s.user.id)
-            try store.audit(AuditEntry(tenant: s.user.tenantID, credential: "console:\(s.user.id)", operation: "console.invite", outcome: role.rawValue,
+            try store.audit(AuditEntry(tenant: s.user.tenantID, mode: s.mode, credential: "console:\(s.user.id)", operation: "console.invite", outcome: role.rawValue,
                                        requestID: context.requestID))
             let host = request.head.authority.map { "http://\($0)" } ?? ""
             return try teamPage(s, link: "\(host)/console/invite/\(token)")
@@ -432,7 +432,7 @@ struct ConsoleController: Sendable {
                 return pages.page("password", title: "Password", ["error": "Passwords have 10 to 256 characters."], signed: s, status: .badRequest)
             }
             try store.setPassword(userID: s.user.id, passwordHash: try await PasswordHash.make(new))
-            try store.audit(AuditEntry(tenant: s.user.tenantID, credential: "console:\(s.user.id)", operation: "console.password", outcome: "changed",
+            try store.audit(AuditEntry(tenant: s.user.tenantID, mode: s.mode, credential: "console:\(s.user.id)", operation: "console.password", outcome: "changed",
                                        requestID: context.requestID))
             return pages.redirect("/console", cookies: try startSession(s.user, mode: s.mode))
         }

@@ -35,7 +35,7 @@ struct AppKeysController {
             throw APIError.invalidRequest(failure.description)
         }
         let key = try store.addAppKey(tenant: p.tenantID, mode: p.mode, alg: alg, publicKeyPEM: pem)
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "app_keys.create", target: key.id,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "app_keys.create", target: key.id,
                                    outcome: input.replace == true ? "replaced" : "created", requestID: context.requestID))
         return try JSONResponse.make(AppKeyResponse(id: key.id, alg: key.alg, created: ISODate.string(key.createdAt), active: true), status: .created)
     }

@@ -43,7 +43,7 @@ struct KeysController {
             throw APIError.insufficientScope(kind == .secret ? "secret keys" : scopes.subtracting(p.scopes).map(\.rawValue).sorted().joined(separator: ", "))
         }
         let issued = try store.createCredential(tenant: p.tenantID, mode: p.mode, kind: kind, scopes: scopes, name: input.name, expiresAt: nil)
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "keys.create", target: issued.credential.id,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "keys.create", target: issued.credential.id,
                                    outcome: "created", requestID: context.requestID))
         return try JSONResponse.make(KeyResponse(issued: issued), status: .created)
     }
@@ -81,7 +81,7 @@ struct KeysController {
         let overlap = input.expiresIn ?? 0
         guard (0...Self.maxOverlap).contains(overlap) else { throw APIError.invalidRequest("expires_in: expected 0…\(Self.maxOverlap) seconds") }
         let fresh = try store.roll(credentialID: c.id, overlap: TimeInterval(overlap), now: Date())
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "keys.roll", target: c.id,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "keys.roll", target: c.id,
                                    outcome: "rolled_to:\(fresh.credential.id)", requestID: context.requestID))
         return try JSONResponse.make(KeyResponse(issued: fresh), status: .created)
     }
@@ -90,7 +90,7 @@ struct KeysController {
         let p = try caller(context)
         let c = try target(context, p)
         try store.revoke(credentialID: c.id)
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "keys.revoke", target: c.id, outcome: "revoked",
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "keys.revoke", target: c.id, outcome: "revoked",
                                    requestID: context.requestID))
         return try JSONResponse.make(RevokedResponse(id: c.id))
     }

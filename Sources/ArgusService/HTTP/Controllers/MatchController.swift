@@ -84,7 +84,7 @@ struct MatchController {
         if let session, match, try !store.spend(sessionID: session.id) {
             throw APIError.sessionSpent("This session was already used successfully")
         }
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "verify", subject: input.subjectID,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "verify", subject: input.subjectID,
                                    outcome: match ? "match" : "no_match", requestID: context.requestID))
         return try JSONResponse.make(VerifyResponse(match: match, score: score, threshold: threshold, probe: Self.probe(probe), subjectID: input.subjectID))
     }
@@ -115,7 +115,7 @@ struct MatchController {
         let probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
         let ranked = try index.search(try Self.template(probe.face), limit: topK, in: partitions, among: input.subjectIDs.map(Set.init))
         let decision = ranked.first.map { $0.score >= threshold } == true ? "match" : "no_match"
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "identify", subject: ranked.first?.subject,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "identify", subject: ranked.first?.subject,
                                    outcome: decision, requestID: context.requestID))
         return try JSONResponse.make(IdentifyResponse(candidates: ranked.map { CandidateResponse(subjectID: $0.subject, score: $0.score) },
                                                       decision: decision, threshold: threshold, gallerySize: size, probe: Self.probe(probe)))

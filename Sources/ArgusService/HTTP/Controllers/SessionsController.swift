@@ -40,7 +40,7 @@ struct SessionsController {
                                    mode: p.mode.rawValue, purpose: purpose.rawValue, subject: subject, jti: id, iat: t, nbf: t,
                                    exp: Int(expires.timeIntervalSince1970))
         let token = try await tokens.mint(claims)
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "sessions.create", subject: subject, target: id,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "sessions.create", subject: subject, target: id,
                                    outcome: "created", requestID: context.requestID))
         return try JSONResponse.make(SessionCreatedResponse(id: id, token: token, expiresAt: ISODate.string(expires), purpose: purpose,
                                                             subjectID: subject, maxAttempts: configuration.sessionMaxAttempts), status: .created)
@@ -56,7 +56,7 @@ struct SessionsController {
         guard try store.revokeSession(tenant: p.tenantID, mode: p.mode, id: id) else {
             throw APIError.invalidRequest("session \(id) is already revoked")
         }
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "sessions.revoke", target: id, outcome: "revoked",
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "sessions.revoke", target: id, outcome: "revoked",
                                    requestID: context.requestID))
         return try JSONResponse.make(RevokedResponse(id: id))
     }

@@ -53,7 +53,7 @@ struct SigningController {
             throw APIError.invalidRequest("a credential holds at most 20 live signers")
         }
         let signer = try store.addSigner(credentialID: target.id, alg: alg, publicKeyPEM: pem)
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "signers.create", target: signer.id,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "signers.create", target: signer.id,
                                    outcome: "created for \(target.id)", requestID: context.requestID))
         return try JSONResponse.make(SignerResponse(signer: signer), status: .created)
     }
@@ -75,7 +75,7 @@ struct SigningController {
             }
         }
         guard try store.revokeSigner(credentialID: target.id, id: id) else { throw APIError.notFound("signer") }
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "signers.revoke", target: id,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "signers.revoke", target: id,
                                    outcome: "revoked on \(target.id)", requestID: context.requestID))
         return try JSONResponse.make(RevokedResponse(id: id))
     }
@@ -89,7 +89,7 @@ struct SigningController {
             throw APIError.invalidRequest("register a signer (POST /v1/keys/\(target.id)/signers) before requiring signed requests")
         }
         try store.setSignedRequests(credentialID: target.id, required: setting == .required)
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "keys.update", target: target.id,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "keys.update", target: target.id,
                                    outcome: "signed_requests:\(setting.rawValue)", requestID: context.requestID))
         guard let updated = try store.credential(id: target.id) else { throw APIError.notFound("key") }
         return try JSONResponse.make(KeyResponse(updated))
@@ -148,7 +148,7 @@ struct SigningController {
         let action = UserActionRecord(id: Secrets.identifier("ua"), credentialID: owner.id, signerID: signer.id, method: challenge.method,
                                       path: challenge.path, bodySHA256: challenge.bodySHA256, expiresAt: challenge.expiresAt)
         try store.createUserAction(action)
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "auth.action", target: action.id,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "auth.action", target: action.id,
                                    outcome: "signed by \(signer.id) for \(challenge.method) \(challenge.path.prefix(200))", requestID: context.requestID))
         return try JSONResponse.make(UserActionResponse(userAction: action.id, expiresAt: ISODate.string(action.expiresAt)))
     }

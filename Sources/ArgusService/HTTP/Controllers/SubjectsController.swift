@@ -40,7 +40,7 @@ struct SubjectsController {
             throw APIError.invalidRequest("key_custody client: register an application key first (POST /v1/app_keys)")
         }
         let subject = try store.createSubject(tenant: p.tenantID, mode: p.mode, externalID: external, custody: custody)
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "subjects.create", subject: subject.id,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "subjects.create", subject: subject.id,
                                    outcome: "created", requestID: context.requestID))
         return try JSONResponse.make(SubjectResponse(subject), status: .created)
     }
@@ -69,7 +69,7 @@ struct SubjectsController {
         let id = try subjectID(context)
         guard let removed = try store.deleteSubject(tenant: p.tenantID, mode: p.mode, id: id) else { throw APIError.notFound("subject") }
         galleries.index(tenant: p.tenantID, mode: p.mode).remove(faces: removed)
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "subjects.delete", subject: id, outcome: "deleted",
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "subjects.delete", subject: id, outcome: "deleted",
                                    requestID: context.requestID))
         return try JSONResponse.make(DeletedResponse(id: id))
     }
@@ -143,7 +143,7 @@ struct SubjectsController {
         do {
             face = try await faces.enrollmentFace(from: input.bytes, policy: options.policy, minFaceSize: options.minFaceSize)
         } catch let error as APIError {
-            try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "faces.enroll", subject: id, outcome: error.code,
+            try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "faces.enroll", subject: id, outcome: error.code,
                                        requestID: context.requestID))
             throw error
         }
@@ -158,7 +158,7 @@ struct SubjectsController {
             // A concurrent copy of this request enrolled the photo first.
             return try JSONResponse.make(FaceAlreadyEnrolledResponse(id: committed.write.faceID, subjectID: id))
         }
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "faces.enroll", subject: id,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "faces.enroll", subject: id,
                                    target: committed.write.faceID, outcome: "enrolled", requestID: context.requestID))
         return try JSONResponse.make(FaceEnrolledResponse(
             id: committed.write.faceID, subjectID: id, gallery: options.gallery, box: face.boxArray, confidence: face.confidence,
@@ -182,7 +182,7 @@ struct SubjectsController {
         // No photo digest for such faces: nothing in the store may tie a photo to them.
         guard let committed = try enroller.commit([try face.newFace(subject: .id(subject.id), gallery: options.gallery, imageSHA256: nil, subjectKey: key)],
                                                   tenant: p.tenantID, mode: p.mode, spending: session?.id).first else { throw APIError.internalError }
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "faces.enroll", subject: subject.id,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "faces.enroll", subject: subject.id,
                                    target: committed.write.faceID, outcome: "enrolled (client custody, key rotated)", requestID: context.requestID))
         var response = FaceEnrolledResponse(id: committed.write.faceID, subjectID: subject.id, gallery: options.gallery, box: face.boxArray,
                                             confidence: face.confidence, quality: StoredQuality(face), duplicates: nil)
@@ -205,7 +205,7 @@ struct SubjectsController {
             throw APIError.notFound("face")
         }
         galleries.index(tenant: p.tenantID, mode: p.mode).remove(faces: [face])
-        try store.audit(AuditEntry(tenant: p.tenantID, credential: p.credentialID, operation: "faces.delete", subject: id, target: face,
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "faces.delete", subject: id, target: face,
                                    outcome: "deleted", requestID: context.requestID))
         return try JSONResponse.make(DeletedResponse(id: face))
     }

@@ -56,7 +56,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     /// Audits a refusal and throws it.
     private func refused(_ error: APIError, _ request: Request, _ context: Context, credential: Principal?) throws -> Never {
         do {
-            try store.audit(AuditEntry(tenant: credential?.tenantID, credential: credential?.credentialID,
+            try store.audit(AuditEntry(tenant: credential?.tenantID, mode: credential?.mode, credential: credential?.credentialID,
                                        operation: "refused \(request.method) \(request.uri.path.prefix(200))", outcome: error.code,
                                        requestID: context.requestID))
         } catch {
