@@ -141,6 +141,12 @@ struct ClientTests {
             #expect(await Self.code { _ = try await api.verify(subject: subject, image: probe) } == "subject_key_required")
             #expect(await Self.code { _ = try await api.verify(subject: subject, image: probe, subjectKey: Data(repeating: 7, count: 32)) } == "subject_key_invalid")
             #expect(await Self.code { _ = try await api.verify(subject: subject, image: probe, subjectKey: Data(repeating: 7, count: 5)) } == "subject_key_invalid")
+            // Never part of dedup: the same person enrolled on an ordinary subject finds no duplicate.
+            let plain = try #require(try await api.createSubject(externalID: "plain").json["id"] as? String)
+            let deduped = try await api.send("POST", "/v1/subjects/\(plain)/faces?dedup=true", body: try Self.photo("Hugo_Chavez/0004.jpg"),
+                                             contentType: "image/jpeg")
+            #expect(deduped.status == 201 && (deduped.json["duplicates"] as? [Any])?.isEmpty == true)
+            _ = try await api.send("DELETE", "/v1/subjects/\(plain)")
             // Never searched 1:N: identify with the same person finds nobody.
             let found = try await api.identify(image: probe)
             #expect((found.json["candidates"] as? [Any])?.isEmpty == true)
