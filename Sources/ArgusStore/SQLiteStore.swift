@@ -133,6 +133,16 @@ public final class SQLiteStore: Store {
                 ALTER TABLE audit ADD COLUMN mode TEXT;
                 """)
         }
+        m.registerMigration("v5") { db in
+            // Every attempt of a session, with its score and decision: what the tenant's backend reads.
+            try db.execute(sql: """
+                CREATE TABLE session_attempts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, at REAL NOT NULL, score REAL, threshold REAL,
+                    matched INTEGER, outcome TEXT NOT NULL);
+                CREATE INDEX session_attempts_session ON session_attempts(session_id, id);
+                CREATE INDEX sessions_page ON sessions(tenant_id, mode, created_at, id);
+                """)
+        }
         return m
     }
 

@@ -17,6 +17,20 @@ public struct SessionRecord: Sendable, Equatable {
     public let maxAttempts: Int
     public let spentAt: Date?
     public let revokedAt: Date?
+    public let createdAt: Date
+
+    /// How it ended, or that it has not.
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        case pending, succeeded, failed, expired, revoked
+    }
+
+    public func status(at now: Date = Date()) -> Status {
+        if spentAt != nil { return .succeeded }
+        if revokedAt != nil { return .revoked }
+        if attempts >= maxAttempts { return .failed }
+        if expiresAt <= now { return .expired }
+        return .pending
+    }
 
     init(row: Row) {
         id = row["id"]
@@ -31,6 +45,30 @@ public struct SessionRecord: Sendable, Equatable {
         maxAttempts = row["max_attempts"]
         spentAt = (row["spent_at"] as Double?).map(Date.init(timeIntervalSince1970:))
         revokedAt = (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        createdAt = Date(timeIntervalSince1970: row["created_at"])
+    }
+}
+
+/// One attempt of a session: when, and what the service decided.
+public struct SessionAttempt: Sendable, Equatable {
+    public let at: Date
+    /// nil when the attempt ended before a comparison (no face, an invalid image…).
+    public let score: Double?
+    public let threshold: Double?
+    public let match: Bool?
+    /// `match`, `no_match`, `enrolled`, or the error code that ended it.
+    public let outcome: String
+}
+
+/// What sessions are listed by.
+public struct SessionFilter: Sendable {
+    public var status: SessionRecord.Status?
+    public var subject: String?
+    public var customerRef: String?
+    public var limit = 20
+    public var after: String?
+    public init(status: SessionRecord.Status? = nil, subject: String? = nil, customerRef: String? = nil, limit: Int = 20, after: String? = nil) {
+        (self.status, self.subject, self.customerRef, self.limit, self.after) = (status, subject, customerRef, limit, after)
     }
 }
 
@@ -65,6 +103,60 @@ extension SQLiteStore {
                 throw StoreError.sessionSpent(record.spentAt != nil ? "This session was already used successfully" : "This session has no attempts left")
             }
             return record
+        }
+    }
+
+    public func recordAttempt(sessionID: String, score: Double?, threshold: Double?, match: Bool?, outcome: String,
+                              spending: Bool) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "INSERT INTO session_attempts(session_id, at, score, threshold, matched, outcome) VALUES (?,?,?,?,?,?)",
+                           arguments: [sessionID, Date().timeIntervalSince1970, score, threshold, match.map { $0 ? 1 : 0 }, outcome])
+            guard spending else { return true }
+            // Spent with its success in one transaction: if another success spent it first, this one rolls back.
+            guard try Self.spend(db, sessionID: sessionID) else { throw StoreError.sessionSpent("This session was already used successfully") }
+            return true
+        }
+    }
+
+    public func attempts(sessionID: String) throws -> [SessionAttempt] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM session_attempts WHERE session_id = ? ORDER BY id", arguments: [sessionID]).map { row in
+                SessionAttempt(at: Date(timeIntervalSince1970: row["at"]), score: row["score"], threshold: row["threshold"],
+                               match: (row["matched"] as Int?).map { $0 == 1 }, outcome: row["outcome"])
+            }
+        }
+    }
+
+    public func sessions(tenant: String, mode: Mode, filter: SessionFilter) throws -> (sessions: [SessionRecord], hasMore: Bool) {
+        try read { db in
+            var sql = "SELECT * FROM sessions WHERE tenant_id = ? AND mode = ?"
+            var arguments: StatementArguments = [tenant, mode.rawValue]
+            let now = Date().timeIntervalSince1970
+            switch filter.status {
+            case .succeeded?: sql += " AND spent_at IS NOT NULL"
+            case .revoked?: sql += " AND spent_at IS NULL AND revoked_at IS NOT NULL"
+            case .failed?: sql += " AND spent_at IS NULL AND revoked_at IS NULL AND attempts >= max_attempts"
+            case .expired?: sql += " AND spent_at IS NULL AND revoked_at IS NULL AND attempts < max_attempts AND expires_at <= ?"; arguments += [now]
+            case .pending?: sql += " AND spent_at IS NULL AND revoked_at IS NULL AND attempts < max_attempts AND expires_at > ?"; arguments += [now]
+            case nil: break
+            }
+            if let subject = filter.subject { sql += " AND subject_id = ?"; arguments += [subject] }
+            if let ref = filter.customerRef { sql += " AND customer_ref = ?"; arguments += [ref] }
+            if let after = filter.after {
+                guard let cursor = try Row.fetchOne(db, sql: "SELECT created_at, id FROM sessions WHERE id = ? AND tenant_id = ? AND mode = ?",
+                                                    arguments: [after, tenant, mode.rawValue]) else {
+                    throw StoreError.invalid("starting_after: no session \(after) in this mode")
+                }
+                let at: Double = cursor["created_at"]
+                // Newest first: the next page is older.
+                sql += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+                arguments += [at, at, cursor["id"] as String]
+            }
+            let limit = max(1, min(100, filter.limit))
+            sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+            arguments += [limit + 1]
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            return (rows.prefix(limit).map(SessionRecord.init(row:)), rows.count > limit)
         }
     }
 

@@ -69,6 +69,13 @@ public protocol Store: Sendable {
     /// Spends a session with its success: of concurrent successes exactly one returns true.
     func spend(sessionID: String) throws -> Bool
     func revokeSession(tenant: String, mode: Mode, id: String) throws -> Bool
+    /// Records one attempt's outcome; with `spending`, spends the session in the same transaction.
+    /// - Throws: `sessionSpent` (and records nothing) when `spending` finds it already spent.
+    @discardableResult
+    func recordAttempt(sessionID: String, score: Double?, threshold: Double?, match: Bool?, outcome: String, spending: Bool) throws -> Bool
+    func attempts(sessionID: String) throws -> [SessionAttempt]
+    /// A page of a tenant's sessions in one mode, newest first.
+    func sessions(tenant: String, mode: Mode, filter: SessionFilter) throws -> (sessions: [SessionRecord], hasMore: Bool)
 
     // Session-token signing keys, sealed under the master key.
     func signingKeys() throws -> [SigningKeyRecord]

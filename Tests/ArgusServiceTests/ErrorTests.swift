@@ -112,6 +112,7 @@ struct ErrorTests {
                 ("patch", "/v1/keys/{id}"), ("post", "/v1/auth/action/init"), ("post", "/v1/auth/action"), ("post", "/v1/app_keys"),
                 ("get", "/v1/app_keys"), ("get", "/v1/operator/tenants"), ("post", "/v1/operator/tenants"),
                 ("post", "/v1/operator/tenants/{id}/suspend"), ("post", "/v1/operator/tenants/{id}/resume"),
+                ("get", "/v1/sessions/{id}"), ("get", "/v1/sessions"),
             ]
             for (method, path) in routes { #expect(paths[path]?[method] != nil, "\(method) \(path) missing from openapi.json") }
             let documented = paths.flatMap { p in p.value.keys.map { ($0, p.key) } }

@@ -69,10 +69,28 @@ struct FlowTests {
             #expect(wrongPurpose.status == .forbidden && wrongPurpose.errorCode == "insufficient_scope")
             let noKeys = try await client.call(.get, "/v1/keys", auth: token)
             #expect(noKeys.status == .forbidden)
+            let miss = try await client.call(.post, "/v1/verify", auth: token, json: ["subject_id": aliceID, "image": other])
+            #expect(miss.status == .ok && miss.json["match"] as? Bool == false)
             let used = try await client.call(.post, "/v1/verify", auth: token, json: ["subject_id": aliceID, "image": probe])
             #expect(used.status == .ok && used.json["match"] as? Bool == true)
             let replay = try await client.call(.post, "/v1/verify", auth: token, json: ["subject_id": aliceID, "image": probe])
             #expect(replay.status == .forbidden && replay.errorCode == "session_spent")
+            // The backend reads the outcome: each attempt with its score and decision; the token itself cannot.
+            let sessionID = try #require(session.json["id"] as? String)
+            let outcome = try await client.call(.get, "/v1/sessions/\(sessionID)", auth: key)
+            #expect(outcome.status == .ok && outcome.json["status"] as? String == "succeeded" && outcome.json["attempts_used"] as? Int == 2)
+            let attempts = try #require(outcome.json["attempts"] as? [[String: Any]])
+            #expect(attempts.map { $0["outcome"] as? String } == ["no_match", "match"])
+            #expect(attempts.map { $0["match"] as? Bool } == [false, true])
+            #expect(abs((attempts.last?["score"] as? Double ?? 0) - (used.json["score"] as? Double ?? 9)) < 1e-6)
+            #expect(try await client.call(.get, "/v1/sessions/\(sessionID)", auth: token).status == .forbidden)
+            let fresh = try #require(try await client.call(.post, "/v1/sessions", auth: key,
+                                                           json: ["customer_ref": "c2", "purpose": "verify", "subject_id": aliceID]).json["token"] as? String)
+            #expect(try await client.call(.get, "/v1/sessions/\(sessionID)", auth: fresh).errorCode == "insufficient_scope")
+            let page = try await client.call(.get, "/v1/sessions?status=succeeded&customer_ref=cust-42", auth: key)
+            #expect(page.status == .ok && (page.json["data"] as? [[String: Any]])?.map { $0["id"] as? String } == [sessionID])
+            let none = try await client.call(.get, "/v1/sessions?status=pending&customer_ref=cust-42", auth: key)
+            #expect(none.status == .ok && (none.json["data"] as? [Any])?.isEmpty == true)
 
             // Keys: list shows no secrets; roll with overlap keeps both working; revoke stops one at once.
             let keys = try await client.call(.get, "/v1/keys", auth: key)

@@ -227,3 +227,55 @@ struct TenantResponse: Encodable {
     }
     enum CodingKeys: String, CodingKey { case id, name, status, created, secretKey = "secret_key" }
 }
+
+/// A session's outcome: its status, and each attempt with its score and decision.
+struct SessionResponse: Encodable {
+    struct Attempt: Encodable {
+        let at: String
+        let score: Double?
+        let threshold: Double?
+        let match: Bool?
+        let outcome: String
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(at, forKey: .at)
+            try c.encode(score, forKey: .score)
+            try c.encode(threshold, forKey: .threshold)
+            try c.encode(match, forKey: .match)
+            try c.encode(outcome, forKey: .outcome)
+        }
+        enum CodingKeys: String, CodingKey { case at, score, threshold, match, outcome }
+    }
+    let record: SessionRecord
+    let attempts: [Attempt]
+
+    init(_ record: SessionRecord, attempts: [SessionAttempt]) {
+        self.record = record
+        self.attempts = attempts.map { Attempt(at: ISODate.string($0.at), score: $0.score, threshold: $0.threshold, match: $0.match, outcome: $0.outcome) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, purpose, subjectID = "subject_id", customerRef = "customer_ref", created, expiresAt = "expires_at"
+        case attemptsUsed = "attempts_used", maxAttempts = "max_attempts", attempts
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(record.id, forKey: .id)
+        try c.encode(record.status(), forKey: .status)
+        try c.encode(record.purpose, forKey: .purpose)
+        try c.encode(record.subjectID, forKey: .subjectID)
+        try c.encode(record.customerRef, forKey: .customerRef)
+        try c.encode(ISODate.string(record.createdAt), forKey: .created)
+        try c.encode(ISODate.string(record.expiresAt), forKey: .expiresAt)
+        try c.encode(record.attempts, forKey: .attemptsUsed)
+        try c.encode(record.maxAttempts, forKey: .maxAttempts)
+        try c.encode(attempts, forKey: .attempts)
+    }
+}
+
+struct SessionListResponse: Encodable {
+    let data: [SessionResponse]
+    let hasMore: Bool
+    enum CodingKeys: String, CodingKey { case data, hasMore = "has_more" }
+}

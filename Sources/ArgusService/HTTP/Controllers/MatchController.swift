@@ -52,6 +52,30 @@ struct MatchController {
         let threshold = try Self.threshold(input.threshold, default: MatchThresholds.verification)
         let score: Float
         let probe: (face: FaceRecord, faces: Int)
+        do {
+            (score, probe) = try await compare(input, request, p)
+        } catch let error as APIError {
+            // A session's attempt that ended before a decision is recorded with what ended it.
+            if let session { try store.recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: error.code, spending: false) }
+            throw error
+        }
+        let match = score >= threshold
+        // Recorded, and on a match spent, in one transaction: of concurrent successes exactly one counts.
+        if let session {
+            do {
+                try store.recordAttempt(sessionID: session.id, score: Double(score), threshold: Double(threshold), match: match,
+                                        outcome: match ? "match" : "no_match", spending: match)
+            } catch StoreError.sessionSpent {
+                throw APIError.sessionSpent("This session was already used successfully")
+            }
+        }
+        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "verify", subject: input.subjectID,
+                                   outcome: match ? "match" : "no_match", requestID: context.requestID))
+        return try JSONResponse.make(VerifyResponse(match: match, score: score, threshold: threshold, probe: Self.probe(probe), subjectID: input.subjectID))
+    }
+
+    /// The score of a verify request and the probe it used.
+    private func compare(_ input: VerifyRequest, _ request: Request, _ p: Principal) async throws -> (Float, (face: FaceRecord, faces: Int)) {
         if let subject = input.subjectID {
             guard input.imageA == nil, input.imageB == nil else { throw APIError.invalidRequest("send {subject_id, image} or {image_a, image_b}") }
             guard let s = try store.subject(tenant: p.tenantID, mode: p.mode, id: subject) else { throw APIError.notFound("subject") }
@@ -64,29 +88,17 @@ struct MatchController {
                 do { templates = try store.custodyTemplates(tenant: p.tenantID, mode: p.mode, subject: subject, key: key) } catch StoreError.sealed {
                     throw APIError.subjectKeyInvalid
                 }
-                probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
+                let probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
                 let t = try Self.template(probe.face)
-                score = try templates.map { try Gallery.verify(t, $0) }.max() ?? -1
-            } else {
-                probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
-                score = try galleries.index(tenant: p.tenantID, mode: p.mode).score(try Self.template(probe.face), subject: subject) ?? -1
+                return (try templates.map { try Gallery.verify(t, $0) }.max() ?? -1, probe)
             }
-        } else if input.imageA != nil || input.imageB != nil {
-            let a = try await faces.probe(from: try RequestBody.base64Image(input.imageA, "image_a"))
-            let b = try await faces.probe(from: try RequestBody.base64Image(input.imageB, "image_b"))
-            score = try Gallery.verify(try Self.template(a.face), try Self.template(b.face))
-            probe = a
-        } else {
-            throw APIError.invalidRequest("send {subject_id, image} or {image_a, image_b}")
+            let probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
+            return (try galleries.index(tenant: p.tenantID, mode: p.mode).score(try Self.template(probe.face), subject: subject) ?? -1, probe)
         }
-        let match = score >= threshold
-        // Spent atomically with its success: of concurrent successes exactly one counts.
-        if let session, match, try !store.spend(sessionID: session.id) {
-            throw APIError.sessionSpent("This session was already used successfully")
-        }
-        try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "verify", subject: input.subjectID,
-                                   outcome: match ? "match" : "no_match", requestID: context.requestID))
-        return try JSONResponse.make(VerifyResponse(match: match, score: score, threshold: threshold, probe: Self.probe(probe), subjectID: input.subjectID))
+        guard input.imageA != nil || input.imageB != nil else { throw APIError.invalidRequest("send {subject_id, image} or {image_a, image_b}") }
+        let a = try await faces.probe(from: try RequestBody.base64Image(input.imageA, "image_a"))
+        let b = try await faces.probe(from: try RequestBody.base64Image(input.imageB, "image_b"))
+        return (try Gallery.verify(try Self.template(a.face), try Self.template(b.face)), a)
     }
 
     func identify(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {

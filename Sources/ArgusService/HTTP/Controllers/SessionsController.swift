@@ -13,6 +13,39 @@ struct SessionsController {
     func register(_ routes: some RouterMethods<ArgusRequestContext>) {
         routes.post("/v1/sessions") { request, context in try await create(request, context) }
         routes.delete("/v1/sessions/:id") { _, context in try revoke(context) }
+        routes.get("/v1/sessions/:id") { _, context in try show(context) }
+        routes.get("/v1/sessions") { request, context in try list(request, context) }
+    }
+
+    /// The outcome of a session as its tenant's backend reads it (never the token itself).
+    func show(_ context: ArgusRequestContext) throws -> Response {
+        let p = try context.principal()
+        guard let id = context.parameters.get("id"), let record = try store.session(id: id), record.tenantID == p.tenantID, record.mode == p.mode else {
+            throw APIError.notFound("session")
+        }
+        return try JSONResponse.make(SessionResponse(record, attempts: try store.attempts(sessionID: record.id)))
+    }
+
+    func list(_ request: Request, _ context: ArgusRequestContext) throws -> Response {
+        let p = try context.principal()
+        let q = request.uri.queryParameters
+        var filter = SessionFilter()
+        if let text = q.get("status") {
+            guard let status = SessionRecord.Status(rawValue: text) else {
+                throw APIError.invalidRequest("status: expected one of \(SessionRecord.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            filter.status = status
+        }
+        if let text = q.get("limit") {
+            guard let n = Int(text), (1...100).contains(n) else { throw APIError.invalidRequest("limit: expected an integer 1…100") }
+            filter.limit = n
+        }
+        filter.subject = q.get("subject_id")
+        filter.customerRef = q.get("customer_ref")
+        filter.after = q.get("starting_after")
+        let page = try store.sessions(tenant: p.tenantID, mode: p.mode, filter: filter)
+        return try JSONResponse.make(SessionListResponse(data: try page.sessions.map { SessionResponse($0, attempts: try store.attempts(sessionID: $0.id)) },
+                                                         hasMore: page.hasMore))
     }
 
     func create(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {

@@ -134,8 +134,12 @@ struct SubjectsController {
         // The same photo again on the same subject: nothing new to enrol (batch re-runs are idempotent).
         if let existing = try enroller.alreadyEnrolled(tenant: p.tenantID, mode: p.mode, subject: .id(id), imageSHA256: digest) {
             // The face is enrolled: for an enrolment session that is its success, counted once.
-            if let session, try !store.spend(sessionID: session.id) {
-                throw APIError.sessionSpent("This session was already used successfully")
+            if let session {
+                do {
+                    try store.recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: "already_enrolled", spending: true)
+                } catch StoreError.sessionSpent {
+                    throw APIError.sessionSpent("This session was already used successfully")
+                }
             }
             return try JSONResponse.make(FaceAlreadyEnrolledResponse(id: existing.faceID, subjectID: id))
         }
@@ -145,6 +149,7 @@ struct SubjectsController {
         } catch let error as APIError {
             try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "faces.enroll", subject: id, outcome: error.code,
                                        requestID: context.requestID))
+            if let session { try store.recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: error.code, spending: false) }
             throw error
         }
         let index = galleries.index(tenant: p.tenantID, mode: p.mode)
@@ -160,6 +165,7 @@ struct SubjectsController {
         }
         try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "faces.enroll", subject: id,
                                    target: committed.write.faceID, outcome: "enrolled", requestID: context.requestID))
+        if let session { try store.recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: "enrolled", spending: false) }
         return try JSONResponse.make(FaceEnrolledResponse(
             id: committed.write.faceID, subjectID: id, gallery: options.gallery, box: face.boxArray, confidence: face.confidence,
             quality: StoredQuality(face),
@@ -176,7 +182,11 @@ struct SubjectsController {
             throw APIError.invalidRequest("register an application key first (POST /v1/app_keys)")
         }
         let wrapper = try PublicKeys.Wrapper(alg: appKey.alg, pem: appKey.publicKeyPEM)
-        let face = try await faces.enrollmentFace(from: bytes, policy: options.policy, minFaceSize: options.minFaceSize)
+        let face: FaceRecord
+        do { face = try await faces.enrollmentFace(from: bytes, policy: options.policy, minFaceSize: options.minFaceSize) } catch let error as APIError {
+            if let session { try store.recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: error.code, spending: false) }
+            throw error
+        }
         let key = Data(Secrets.randomBytes(32))
         let wrapped = try wrapper.wrap(key)
         // No photo digest for such faces: nothing in the store may tie a photo to them.
@@ -184,6 +194,7 @@ struct SubjectsController {
                                                   tenant: p.tenantID, mode: p.mode, spending: session?.id).first else { throw APIError.internalError }
         try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "faces.enroll", subject: subject.id,
                                    target: committed.write.faceID, outcome: "enrolled (client custody, key rotated)", requestID: context.requestID))
+        if let session { try store.recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: "enrolled", spending: false) }
         var response = FaceEnrolledResponse(id: committed.write.faceID, subjectID: subject.id, gallery: options.gallery, box: face.boxArray,
                                             confidence: face.confidence, quality: StoredQuality(face), duplicates: nil)
         response.subjectKey = Secrets.base64URL(wrapped)
