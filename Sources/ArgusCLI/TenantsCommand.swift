@@ -14,7 +14,7 @@ extension Argus {
     /// `argus operator-keys create`: a key for the operator API (`/v1/operator/…`).
     struct OperatorKeys: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "operator-keys", abstract: "Operator keys (op_…) for the operator API.",
-                                                        subcommands: [OperatorKeysCreate.self])
+                                                        subcommands: [OperatorKeysCreate.self, OperatorKeysList.self, OperatorKeysRevoke.self])
     }
 }
 
@@ -31,7 +31,7 @@ struct TenantsCreate: ParsableCommand {
     }
 
     func run() throws {
-        guard (1...200).contains(name.count) else { throw ValidationError("--name: 1…200 characters") }
+        guard (1...200).contains(name.utf8.count) else { throw ValidationError("--name: 1…200 bytes") }
         let (db, _) = try store.open(create: true)
         let (tenant, key) = try Tenancy.create(name: name, in: db)
         try db.audit(AuditEntry(tenant: tenant.id, credential: "cli", operation: "tenants.create", target: tenant.id, outcome: "created", requestID: nil))
@@ -117,5 +117,33 @@ struct OperatorKeysCreate: ParsableCommand {
         let (record, secret) = try db.createOperatorKey(name: name)
         try db.audit(AuditEntry(tenant: nil, credential: "cli", operation: "operator_keys.create", target: record.id, outcome: "created", requestID: nil))
         if json { try JSONLine.print(Output(id: record.id, key: secret)) } else { print("id: \(record.id)\nkey: \(secret)\n(shown once)") }
+    }
+}
+
+struct OperatorKeysList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Operator keys (last 4 characters only).")
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let (db, _) = try store.open()
+        for k in try db.operatorKeys() {
+            print("\(k.id)  op_…\(k.last4)  \(k.revokedAt == nil ? "active" : "revoked")  \(k.name ?? "")")
+        }
+    }
+}
+
+struct OperatorKeysRevoke: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke an operator key now.")
+    @OptionGroup var store: StoreOptions
+    @Argument var id: String
+
+    func run() throws {
+        let (db, _) = try store.open()
+        guard try db.revokeOperatorKey(id: id) else {
+            printError("no live operator key \(id)")
+            throw ExitCode.failure
+        }
+        try db.audit(AuditEntry(tenant: nil, credential: "cli", operation: "operator_keys.revoke", target: id, outcome: "revoked", requestID: nil))
+        print("revoked \(id)")
     }
 }

@@ -87,6 +87,58 @@ public struct AuditFilter: Sendable {
 }
 
 extension SQLiteStore {
+    public func signUp(tenantName: String, email: String, passwordHash: String, inviteDigest: String?) throws -> (TenantRecord, UserRecord, IssuedCredential) {
+        let tenantID = Secrets.identifier("ten"), userID = Secrets.identifier("usr")
+        let wrapped = try Self.guarded { try vault.newWrappedDataKey(tenant: tenantID) }
+        do {
+            return try write { db in
+                let now = Date().timeIntervalSince1970
+                if let inviteDigest {
+                    try db.execute(sql: "UPDATE invites SET used_at = ? WHERE digest = ? AND tenant_id IS NULL AND used_at IS NULL AND expires_at > ?",
+                                   arguments: [now, inviteDigest, now])
+                    guard db.changesCount > 0 else { throw StoreError.invalid("the invitation is unknown, used or expired") }
+                }
+                try db.execute(sql: "INSERT INTO tenants(id, name, created_at, wrapped_data_key, status) VALUES (?,?,?,?, 'active')",
+                               arguments: [tenantID, tenantName, now, wrapped])
+                try db.execute(sql: "INSERT INTO users(id, tenant_id, email, password_hash, role, created_at) VALUES (?,?,?,?,?,?)",
+                               arguments: [userID, tenantID, email.lowercased(), passwordHash, UserRecord.Role.owner.rawValue, now])
+                let key = try Self.insertCredential(db, tenant: tenantID, mode: .test, kind: .secret, scopes: [], name: "first key", expiresAt: nil)
+                guard let t = try Row.fetchOne(db, sql: "SELECT * FROM tenants WHERE id = ?", arguments: [tenantID]),
+                      let u = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [userID]) else {
+                    throw StoreError.unavailable("sign-up was not stored")
+                }
+                return (TenantRecord(row: t), UserRecord(row: u), key)
+            }
+        } catch StoreError.conflict {
+            throw StoreError.conflict("an account with this e-mail already exists")
+        }
+    }
+
+    public func joinTenant(inviteDigest: String, email: String, passwordHash: String) throws -> UserRecord {
+        let userID = Secrets.identifier("usr")
+        do {
+            return try write { db in
+                let now = Date().timeIntervalSince1970
+                guard let invite = try Row.fetchOne(db, sql: "SELECT * FROM invites WHERE digest = ? AND used_at IS NULL AND expires_at > ?",
+                                                    arguments: [inviteDigest, now]).map(InviteRecord.init(row:)), let tenant = invite.tenantID else {
+                    throw StoreError.invalid("the invitation is unknown, used or expired")
+                }
+                guard try String.fetchOne(db, sql: "SELECT status FROM tenants WHERE id = ?", arguments: [tenant]) == TenantRecord.Status.active.rawValue else {
+                    throw StoreError.invalid("the organisation is suspended")
+                }
+                try db.execute(sql: "UPDATE invites SET used_at = ? WHERE digest = ?", arguments: [now, inviteDigest])
+                try db.execute(sql: "INSERT INTO users(id, tenant_id, email, password_hash, role, created_at) VALUES (?,?,?,?,?,?)",
+                               arguments: [userID, tenant, email.lowercased(), passwordHash, invite.role.rawValue, now])
+                guard let u = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [userID]) else {
+                    throw StoreError.unavailable("user \(userID) was not stored")
+                }
+                return UserRecord(row: u)
+            }
+        } catch StoreError.conflict {
+            throw StoreError.conflict("an account with this e-mail already exists")
+        }
+    }
+
     public func createUser(tenant: String, email: String, passwordHash: String, role: UserRecord.Role) throws -> UserRecord {
         let id = Secrets.identifier("usr")
         do {

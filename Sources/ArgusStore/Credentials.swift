@@ -74,6 +74,12 @@ extension SQLiteStore {
     /// their public key, with the secret's digest checked in constant time.
     public func createCredential(tenant: String, mode: Mode, kind: Credential.Kind, scopes: Set<Scope>, name: String?,
                                  expiresAt: Date?) throws -> IssuedCredential {
+        try write { db in try Self.insertCredential(db, tenant: tenant, mode: mode, kind: kind, scopes: scopes, name: name, expiresAt: expiresAt) }
+    }
+
+    /// Makes a credential's secret and stores its digest, inside a transaction that is already open.
+    static func insertCredential(_ db: Database, tenant: String, mode: Mode, kind: Credential.Kind, scopes: Set<Scope>, name: String?,
+                                 expiresAt: Date?) throws -> IssuedCredential {
         let id = Secrets.identifier("key")
         let secret: String, lookup: String, clientKey: String?, prefix: String
         switch kind {
@@ -90,16 +96,15 @@ extension SQLiteStore {
             clientKey = key
         }
         let scopeText = (kind == .secret ? Set(Scope.allCases) : scopes).map(\.rawValue).sorted().joined(separator: " ")
-        let now = Date().timeIntervalSince1970
-        try write { db in
-            try db.execute(sql: """
-                INSERT INTO credentials(id, tenant_id, mode, kind, lookup, secret_digest, display_prefix, last4, scopes, name, created_at, expires_at)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
-                """, arguments: [id, tenant, mode.rawValue, kind.rawValue, lookup, Secrets.digest(secret), clientKey ?? prefix,
-                                 String(secret.suffix(4)), scopeText, name, now, expiresAt?.timeIntervalSince1970])
+        try db.execute(sql: """
+            INSERT INTO credentials(id, tenant_id, mode, kind, lookup, secret_digest, display_prefix, last4, scopes, name, created_at, expires_at)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+            """, arguments: [id, tenant, mode.rawValue, kind.rawValue, lookup, Secrets.digest(secret), clientKey ?? prefix,
+                             String(secret.suffix(4)), scopeText, name, Date().timeIntervalSince1970, expiresAt?.timeIntervalSince1970])
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM credentials WHERE id = ?", arguments: [id]) else {
+            throw StoreError.unavailable("credential \(id) was not stored")
         }
-        guard let record = try credential(id: id) else { throw StoreError.unavailable("credential \(id) was not stored") }
-        return IssuedCredential(credential: record, secret: secret, clientKey: clientKey)
+        return IssuedCredential(credential: Credential(row: row), secret: secret, clientKey: clientKey)
     }
 
     /// On a store with no credential at all, creates the default tenant's first test-mode secret

@@ -86,4 +86,15 @@ extension SQLiteStore {
             try Row.fetchOne(db, sql: "SELECT * FROM operator_keys WHERE lookup = ?", arguments: [Secrets.hex(digest)]).map(OperatorKeyRecord.init(row:))
         }
     }
+
+    public func operatorKeys() throws -> [OperatorKeyRecord] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM operator_keys ORDER BY created_at, id").map(OperatorKeyRecord.init(row:)) }
+    }
+
+    public func revokeOperatorKey(id: String) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "UPDATE operator_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [Date().timeIntervalSince1970, id])
+            return db.changesCount > 0
+        }
+    }
 }

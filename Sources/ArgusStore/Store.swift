@@ -21,8 +21,15 @@ public protocol Store: Sendable {
     func setTenantStatus(id: String, status: TenantRecord.Status) throws -> Bool
     func createOperatorKey(name: String?) throws -> (record: OperatorKeyRecord, secret: String)
     func operatorKey(secretDigest: Data) throws -> OperatorKeyRecord?
+    func operatorKeys() throws -> [OperatorKeyRecord]
+    func revokeOperatorKey(id: String) throws -> Bool
 
     // Console accounts, their sessions and invitations.
+    /// Sign-up in one transaction: the invitation (if any) spent, the tenant, its owner and its first
+    /// test-mode secret key; nothing of it when any part fails.
+    func signUp(tenantName: String, email: String, passwordHash: String, inviteDigest: String?) throws -> (TenantRecord, UserRecord, IssuedCredential)
+    /// An invitation accepted in one transaction: spent, and the user made, only while the tenant is active.
+    func joinTenant(inviteDigest: String, email: String, passwordHash: String) throws -> UserRecord
     func createUser(tenant: String, email: String, passwordHash: String, role: UserRecord.Role) throws -> UserRecord
     func user(email: String) throws -> UserRecord?
     func user(id: String) throws -> UserRecord?

@@ -15,9 +15,15 @@ struct ConsoleController: Sendable {
     let galleries: Galleries
     let pages: ConsolePages
     let openSignup: Bool
-    /// Failed log-ins, per account and per client address.
-    let failuresByAccount = RateLimiter(rate: 1.0 / 30, burst: 5)
-    let failuresByAddress = RateLimiter(rate: 0.5, burst: 20)
+    /// Log-in attempts, spent before the password is checked and given back when it is right: per
+    /// account and address (5, then one per 30 s), per address (20, then one per 2 s), and per account
+    /// from anywhere (30, then one per 10 s: the backstop against many addresses; a victim can be
+    /// locked out only by that many wrong guesses, sustained).
+    let attemptsByPair = RateLimiter(rate: 1.0 / 30, burst: 5)
+    let attemptsByAddress = RateLimiter(rate: 0.5, burst: 20)
+    let attemptsByAccount = RateLimiter(rate: 0.1, burst: 30)
+    /// Sign-ups and invitation acceptances per address (each costs a tenant or a user and a hash).
+    let signupsByAddress = RateLimiter(rate: 1.0 / 60, burst: 5)
     static let inviteLifetime: TimeInterval = 7 * 24 * 3600
 
     func register(_ router: some RouterMethods<ArgusRequestContext>) {
@@ -71,7 +77,7 @@ struct ConsoleController: Sendable {
                     _ body: (ConsolePages.Signed, Form) async throws -> Response) async throws -> Response {
         let form = try await self.form(request)
         return try await signed(request, keys: keys, owner: owner) { s in
-            guard let token = form["csrf"], Secrets.constantTimeEqual(Data(token.utf8), Data(s.session.csrf.utf8)) else {
+            guard Self.sameOrigin(request), let token = form["csrf"], Secrets.constantTimeEqual(Data(token.utf8), Data(s.session.csrf.utf8)) else {
                 return pages.message("Refused", "The form's CSRF token is missing or wrong.", signed: s, status: .forbidden)
             }
             if write && !s.canWrite { return pages.message("Not allowed", "Viewers cannot change anything.", signed: s, status: .forbidden) }
@@ -90,16 +96,26 @@ struct ConsoleController: Sendable {
 
     // MARK: pre-login forms (double-submit CSRF cookie)
 
-    /// The pre-login CSRF token: the cookie's, or a new one set with this response.
+    /// The pre-login CSRF token: the form field is an HMAC (a key of this process) of the cookie's
+    /// nonce, so a cookie planted by a neighbouring origin comes with no field that matches it.
     func preLoginToken(_ request: Request) -> (token: String, cookies: [String]) {
-        if let existing = Cookies.parse(request.headers[.cookie])[ConsolePages.csrfCookie], existing.count == 43 { return (existing, []) }
-        let token = Secrets.base64URL(Secrets.randomBytes(32))
-        return (token, [pages.cookie(ConsolePages.csrfCookie, token, maxAge: 3600)])
+        if let nonce = Cookies.parse(request.headers[.cookie])[ConsolePages.csrfCookie], nonce.count == 43 { return (pages.csrfField(nonce: nonce), []) }
+        let nonce = Secrets.base64URL(Secrets.randomBytes(32))
+        return (pages.csrfField(nonce: nonce), [pages.cookie(ConsolePages.csrfCookie, nonce, maxAge: 3600)])
     }
 
     func preLoginCSRF(_ request: Request, _ form: Form) -> Bool {
-        guard let cookie = Cookies.parse(request.headers[.cookie])[ConsolePages.csrfCookie], let field = form["csrf"] else { return false }
-        return Secrets.constantTimeEqual(Data(cookie.utf8), Data(field.utf8))
+        guard Self.sameOrigin(request), let nonce = Cookies.parse(request.headers[.cookie])[ConsolePages.csrfCookie], nonce.count == 43,
+              let field = form["csrf"] else { return false }
+        return Secrets.constantTimeEqual(Data(pages.csrfField(nonce: nonce).utf8), Data(field.utf8))
+    }
+
+    /// A form posted from this very origin: browsers say so in `Sec-Fetch-Site` and `Origin`.
+    static func sameOrigin(_ request: Request) -> Bool {
+        if let site = request.headers[.secFetchSite], site != "same-origin", site != "none" { return false }
+        if let origin = request.headers[.origin], let authority = request.head.authority,
+           origin != "http://\(authority)", origin != "https://\(authority)" { return false }
+        return true
     }
 
     func home(_ request: Request) throws -> Response {
@@ -164,16 +180,25 @@ struct ConsoleController: Sendable {
         let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
         let password = form["password"] ?? "", name = (form["tenant_name"] ?? "").trimmingCharacters(in: .whitespaces)
         guard Self.validEmail(email) else { return try signupForm(request, error: "Enter a valid e-mail address.", status: .badRequest) }
-        guard (10...256).contains(password.count) else { return try signupForm(request, error: "Passwords have 10 to 256 characters.", status: .badRequest) }
-        guard (1...200).contains(name.count) else { return try signupForm(request, error: "Name your organisation (1 to 200 characters).", status: .badRequest) }
+        guard (10...256).contains(password.count), password.utf8.count <= 1024 else {
+            return try signupForm(request, error: "Passwords have 10 to 256 characters.", status: .badRequest)
+        }
+        guard (1...200).contains(name.utf8.count) else { return try signupForm(request, error: "Name your organisation (1 to 200 characters).", status: .badRequest) }
         guard try store.user(email: email) == nil else { return try signupForm(request, error: "An account with this e-mail exists.", status: .conflict) }
-        let hash = try await PasswordHash.make(password)
-        // The invitation is spent once, whatever races it.
-        if !openSignup, try store.takeInvite(digest: ConsolePages.digest(invite)) == nil {
+        guard signupsByAddress.allow(context.clientAddress) else {
+            return try signupForm(request, error: "Too many sign-ups from this address: wait a minute.", status: .tooManyRequests)
+        }
+        let hash: String
+        do { hash = try await PasswordHash.make(password) } catch is PasswordHash.Busy { return busy() }
+        // Invitation, tenant, owner and first key in one transaction: a race leaves nothing half made.
+        let tenant: TenantRecord, user: UserRecord, key: IssuedCredential
+        do {
+            (tenant, user, key) = try store.signUp(tenantName: name, email: email, passwordHash: hash, inviteDigest: openSignup ? nil : ConsolePages.digest(invite))
+        } catch StoreError.conflict {
+            return try signupForm(request, error: "An account with this e-mail exists.", status: .conflict)
+        } catch StoreError.invalid {
             return pages.message("Sign-up is by invitation", "This invitation was already used.", signed: nil, status: .forbidden)
         }
-        let (tenant, key) = try Tenancy.create(name: name, in: store)
-        let user = try store.createUser(tenant: tenant.id, email: email, passwordHash: hash, role: .owner)
         try store.audit(AuditEntry(tenant: tenant.id, credential: "console:\(user.id)", operation: "console.signup", target: user.id,
                                    outcome: "created", requestID: context.requestID))
         try endCurrentSession(request)
@@ -192,16 +217,35 @@ struct ConsoleController: Sendable {
         let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
         let password = form["password"] ?? ""
         guard email.utf8.count <= 254, password.utf8.count <= 256 else { return try loginForm(request, error: "Wrong e-mail or password.", status: .unauthorized) }
-        guard failuresByAddress.hasTokens(context.clientAddress), failuresByAccount.hasTokens(email) else {
+        // Spent before the (slow) check, so concurrent guesses cannot all slip through; a right password gives them back.
+        let pair = email + "|" + context.clientAddress
+        guard attemptsByAddress.allow(context.clientAddress) else {
+            return try loginForm(request, error: "Too many failed log-ins: wait a minute.", status: .tooManyRequests)
+        }
+        guard attemptsByPair.allow(pair) else {
+            attemptsByAddress.refund(context.clientAddress)
+            return try loginForm(request, error: "Too many failed log-ins: wait a minute.", status: .tooManyRequests)
+        }
+        guard attemptsByAccount.allow(email) else {
+            attemptsByAddress.refund(context.clientAddress)
+            attemptsByPair.refund(pair)
             return try loginForm(request, error: "Too many failed log-ins: wait a minute.", status: .tooManyRequests)
         }
         let user = try store.user(email: email)
-        guard await PasswordHash.verify(password, against: user?.passwordHash), let user else {
-            _ = failuresByAddress.allow(context.clientAddress)
-            _ = failuresByAccount.allow(email)
+        let right: Bool
+        do { right = try await PasswordHash.verify(password, against: user?.passwordHash) } catch is PasswordHash.Busy {
+            attemptsByAddress.refund(context.clientAddress)
+            attemptsByPair.refund(pair)
+            attemptsByAccount.refund(email)
+            return busy()
+        }
+        guard right, let user else {
             try store.audit(AuditEntry(tenant: user?.tenantID, credential: nil, operation: "console.login", outcome: "refused", requestID: context.requestID))
             return try loginForm(request, error: "Wrong e-mail or password.", status: .unauthorized)
         }
+        attemptsByAddress.refund(context.clientAddress)
+        attemptsByPair.refund(pair)
+        attemptsByAccount.refund(email)
         try endCurrentSession(request)
         try store.audit(AuditEntry(tenant: user.tenantID, credential: "console:\(user.id)", operation: "console.login", outcome: "signed_in",
                                    requestID: context.requestID))
@@ -252,7 +296,7 @@ struct ConsoleController: Sendable {
             let kind = Credential.Kind(rawValue: form["kind"] ?? "secret") ?? .secret
             let scopes = Set(form.all("scopes").compactMap(Scope.init(rawValue:)))
             let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
-            guard name.count <= 200 else { return keysPage(s, nil, error: "Names have at most 200 characters.", status: .badRequest) }
+            guard name.utf8.count <= 200 else { return keysPage(s, nil, error: "Names have at most 200 bytes.", status: .badRequest) }
             if kind != .secret && scopes.isEmpty { return keysPage(s, nil, error: "Choose scopes for restricted keys and client credentials.", status: .badRequest) }
             let issued = try store.createCredential(tenant: s.user.tenantID, mode: s.mode, kind: kind, scopes: scopes, name: name.isEmpty ? nil : name,
                                                     expiresAt: nil)
@@ -406,32 +450,55 @@ struct ConsoleController: Sendable {
         }
         let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces).lowercased(), password = form["password"] ?? ""
         guard Self.validEmail(email) else { return try inviteForm(request, context, error: "Enter a valid e-mail address.", status: .badRequest) }
-        guard (10...256).contains(password.count) else { return try inviteForm(request, context, error: "Passwords have 10 to 256 characters.", status: .badRequest) }
-        guard try store.user(email: email) == nil else { return try inviteForm(request, context, error: "An account with this e-mail exists.", status: .conflict) }
-        let hash = try await PasswordHash.make(password)
-        guard let invite = try store.takeInvite(digest: ConsolePages.digest(token)), let tenantID = invite.tenantID else {
-            return pages.message("Invitation not valid", "This invitation was already used.", signed: nil, status: .notFound)
+        guard (10...256).contains(password.count), password.utf8.count <= 1024 else {
+            return try inviteForm(request, context, error: "Passwords have 10 to 256 characters.", status: .badRequest)
         }
-        let user = try store.createUser(tenant: tenantID, email: email, passwordHash: hash, role: invite.role)
-        try store.audit(AuditEntry(tenant: tenantID, credential: "console:\(user.id)", operation: "console.join", target: user.id, outcome: invite.role.rawValue,
+        guard try store.user(email: email) == nil else { return try inviteForm(request, context, error: "An account with this e-mail exists.", status: .conflict) }
+        guard signupsByAddress.allow(context.clientAddress) else {
+            return try inviteForm(request, context, error: "Too many sign-ups from this address: wait a minute.", status: .tooManyRequests)
+        }
+        let hash: String
+        do { hash = try await PasswordHash.make(password) } catch is PasswordHash.Busy { return busy() }
+        let user: UserRecord
+        do { user = try store.joinTenant(inviteDigest: ConsolePages.digest(token), email: email, passwordHash: hash) } catch StoreError.conflict {
+            return try inviteForm(request, context, error: "An account with this e-mail exists.", status: .conflict)
+        } catch StoreError.invalid(let why) {
+            return pages.message("Invitation not valid", "This invitation cannot be used: \(why).", signed: nil, status: .forbidden)
+        }
+        let tenantID = user.tenantID
+        try store.audit(AuditEntry(tenant: tenantID, credential: "console:\(user.id)", operation: "console.join", target: user.id, outcome: user.role.rawValue,
                                    requestID: context.requestID))
         return pages.redirect("/console", cookies: try startSession(user))
+    }
+
+    func busy() -> Response {
+        var response = pages.message("Busy", "The server is busy checking passwords: retry in a moment.", signed: nil, status: .serviceUnavailable)
+        response.headers[.retryAfter] = "2"
+        return response
     }
 
     func changePassword(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         try await signedForm(request) { s, form in
             let current = form["current"] ?? "", new = form["new"] ?? ""
-            guard failuresByAccount.hasTokens(s.user.email) else {
+            let pair = s.user.email + "|" + context.clientAddress
+            guard attemptsByPair.allow(pair) else {
                 return pages.page("password", title: "Password", ["error": "Too many failed attempts: wait a minute."], signed: s, status: .tooManyRequests)
             }
-            guard await PasswordHash.verify(current, against: s.user.passwordHash) else {
-                _ = failuresByAccount.allow(s.user.email)
+            let right: Bool
+            do { right = try await PasswordHash.verify(current, against: s.user.passwordHash) } catch is PasswordHash.Busy {
+                attemptsByPair.refund(pair)
+                return busy()
+            }
+            guard right else {
                 return pages.page("password", title: "Password", ["error": "The current password is wrong."], signed: s, status: .unauthorized)
             }
+            attemptsByPair.refund(pair)
             guard (10...256).contains(new.count) else {
                 return pages.page("password", title: "Password", ["error": "Passwords have 10 to 256 characters."], signed: s, status: .badRequest)
             }
-            try store.setPassword(userID: s.user.id, passwordHash: try await PasswordHash.make(new))
+            let hash: String
+            do { hash = try await PasswordHash.make(new) } catch is PasswordHash.Busy { return busy() }
+            try store.setPassword(userID: s.user.id, passwordHash: hash)
             try store.audit(AuditEntry(tenant: s.user.tenantID, mode: s.mode, credential: "console:\(s.user.id)", operation: "console.password", outcome: "changed",
                                        requestID: context.requestID))
             return pages.redirect("/console", cookies: try startSession(s.user, mode: s.mode))

@@ -9,6 +9,12 @@ import Mustache
 struct ConsolePages: Sendable {
     let library: MustacheLibrary
     let secureCookies: Bool
+    /// Signs pre-login CSRF nonces; new with every process (an open form then simply asks again).
+    private let csrfKey = SymmetricKey(size: .bits256)
+
+    func csrfField(nonce: String) -> String {
+        Secrets.base64URL(Array(HMAC<SHA256>.authenticationCode(for: Data(nonce.utf8), using: csrfKey)))
+    }
 
     init(secureCookies: Bool) {
         var library = MustacheLibrary()
@@ -46,7 +52,8 @@ struct ConsolePages: Sendable {
         // No script runs in the console, whatever a page contains.
         h[.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         h[.xFrameOptions] = "DENY"
-        h[.referrerPolicy] = "no-referrer"
+        // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on form posts.
+        h[.referrerPolicy] = "same-origin"
         h[.cacheControl] = "no-store"
         h[.xContentTypeOptions] = "nosniff"
         return h
@@ -97,4 +104,6 @@ extension HTTPField.Name {
     static let xFrameOptions = HTTPField.Name("x-frame-options")!
     static let referrerPolicy = HTTPField.Name("referrer-policy")!
     static let xContentTypeOptions = HTTPField.Name("x-content-type-options")!
+    static let secFetchSite = HTTPField.Name("sec-fetch-site")!
+    static let origin = HTTPField.Name("origin")!
 }

@@ -9,7 +9,10 @@ struct Form: Sendable {
         for pair in body.split(separator: UInt8(ascii: "&")) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = parts.first.map({ Self.decode($0) }), !name.isEmpty else { continue }
-            values[name, default: []].append(parts.count > 1 ? Self.decode(parts[1]) : "")
+            let value = parts.count > 1 ? Self.decode(parts[1]) : ""
+            // NUL and other control characters are never part of an e-mail, a name or a password:
+            // such a field reads as empty (SQLite would cut a text at a NUL that Swift keeps).
+            values[name, default: []].append(value.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } ? "" : value)
         }
     }
 

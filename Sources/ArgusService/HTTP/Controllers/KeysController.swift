@@ -36,7 +36,7 @@ struct KeysController {
         if let mode = input.mode, mode != p.mode {
             throw APIError.modeMismatch("A \(p.mode.rawValue)-mode credential cannot create \(mode.rawValue)-mode keys")
         }
-        if let name = input.name, name.count > 200 { throw APIError.invalidRequest("name: expected at most 200 characters") }
+        if let name = input.name, name.utf8.count > 200 { throw APIError.invalidRequest("name: expected at most 200 bytes") }
         let scopes = Set(input.scopes ?? [])
         if kind != .secret && scopes.isEmpty { throw APIError.invalidRequest("scopes are required for restricted keys and client credentials") }
         guard Self.mayHold(p, kind: kind, scopes: scopes) else {

@@ -18,7 +18,7 @@ struct OperatorController {
     func create(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try context.principal()
         let input = try await body.decode(CreateTenantRequest.self, from: request)
-        guard let name = input.name, (1...200).contains(name.count) else { throw APIError.invalidRequest("name: expected 1…200 characters") }
+        guard let name = input.name, (1...200).contains(name.utf8.count) else { throw APIError.invalidRequest("name: expected 1…200 bytes") }
         let (tenant, key) = try Tenancy.create(name: name, in: store)
         try store.audit(AuditEntry(tenant: tenant.id, credential: p.credentialID, operation: "tenants.create", target: tenant.id, outcome: "created",
                                    requestID: context.requestID))

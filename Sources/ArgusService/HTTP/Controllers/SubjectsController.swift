@@ -34,7 +34,7 @@ struct SubjectsController {
         let p = try context.principal()
         let input = try await body.decode(CreateSubjectRequest.self, from: request)
         let external = input.externalID
-        if let external, external.isEmpty || external.count > 256 { throw APIError.invalidRequest("external_id must be 1…256 characters") }
+        if let external, external.isEmpty || external.utf8.count > 256 { throw APIError.invalidRequest("external_id must be 1…256 bytes") }
         let custody = input.keyCustody ?? .server
         if custody == .client, try store.appKey(tenant: p.tenantID, mode: p.mode) == nil {
             throw APIError.invalidRequest("key_custody client: register an application key first (POST /v1/app_keys)")

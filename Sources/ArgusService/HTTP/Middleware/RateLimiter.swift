@@ -39,4 +39,13 @@ final class RateLimiter: Sendable {
             return allowed
         }
     }
+
+    /// Gives back a token taken by `allow` (a log-in that turned out right).
+    func refund(_ key: String) {
+        buckets.withLock { all in
+            guard var b = all[key] else { return }
+            b.tokens = min(burst, b.tokens + 1)
+            all[key] = b
+        }
+    }
 }
