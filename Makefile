@@ -39,6 +39,7 @@ test: deps models
 	swift test --skip-build $(SWIFT_TEST_FLAGS)
 	scripts/fuzz-api .build/debug/argus
 	scripts/peer-signatures .build/debug/argus
+	scripts/peer-customer-tokens .build/debug/argus
 	scripts/browser-tests .build/debug/argus
 
 # schemathesis against a live `argus serve`, from /openapi.json (installed with pip when missing).

@@ -52,6 +52,7 @@ public struct ArgusServiceRuntime: Sendable {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: AuthenticationMiddleware(store: store, tokens: tokens,
+                                                        customers: CustomerTokens(store: store, maxLifetime: configuration.customerTokenMaxLifetime),
                                                         limiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst),
                                                         failures: RateLimiter(rate: configuration.authFailuresPerSecond,
                                                                               burst: configuration.authFailureBurst),
@@ -69,7 +70,9 @@ public struct ArgusServiceRuntime: Sendable {
         subjects.register(read: router.requiring(.subjectsRead), write: router.requiring(.subjectsWrite),
                           enrol: router.requiring(.subjectsWrite, sessions: true))
         MatchController(store: store, galleries: galleries, faces: faces, body: body)
-            .register(verify: router.requiring(.verify, sessions: true), identify: router.requiring(.identify))
+            .register(verify: router.requiring(.verify, sessions: true, customers: true), identify: router.requiring(.identify))
+        CustomerController(store: store, subjects: subjects)
+            .register(keys: router.requiring(.keysManage), customers: router.requiring(nil, customers: true), settings: router.requiring(nil))
         SessionsController(store: store, tokens: tokens, configuration: configuration, body: body)
             .register(router.requiring(.sessionsCreate))
         return router

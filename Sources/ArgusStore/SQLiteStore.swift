@@ -143,6 +143,16 @@ public final class SQLiteStore: Store {
                 CREATE INDEX sessions_page ON sessions(tenant_id, mode, created_at, id);
                 """)
         }
+        m.registerMigration("v6") { db in
+            // Customers' own signing keys (their backends mint customer tokens), and the tenant's self-enrolment setting.
+            try db.execute(sql: """
+                CREATE TABLE customer_keys (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, mode TEXT NOT NULL, kid TEXT NOT NULL, alg TEXT NOT NULL,
+                    public_key_pem TEXT NOT NULL, created_at REAL NOT NULL, deleted_at REAL);
+                CREATE UNIQUE INDEX customer_keys_kid ON customer_keys(tenant_id, kid) WHERE deleted_at IS NULL;
+                ALTER TABLE tenants ADD COLUMN customer_self_enrollment INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return m
     }
 

@@ -130,6 +130,15 @@ public protocol Store: Sendable {
     /// Every application key of a tenant and mode, newest first.
     func appKeys(tenant: String, mode: Mode) throws -> [AppKeyRecord]
 
+    // Customer signing keys (customer tokens are JWTs the tenant's backend signs) and self-enrolment.
+    func addCustomerKey(tenant: String, mode: Mode, kid: String, alg: String, publicKeyPEM: String) throws -> CustomerKeyRecord
+    func customerKeys(tenant: String, mode: Mode) throws -> [CustomerKeyRecord]
+    /// A live key of the tenant by its kid (kids are unique per tenant).
+    func customerKey(tenant: String, kid: String) throws -> CustomerKeyRecord?
+    func deleteCustomerKey(tenant: String, mode: Mode, id: String) throws -> Bool
+    func customerSelfEnrollment(tenant: String) throws -> Bool
+    func setCustomerSelfEnrollment(tenant: String, enabled: Bool) throws
+
     // Audit: an append-only trail. A failed write is thrown, never dropped silently.
     func audit(_ entry: AuditEntry) throws
     /// Audit rows, oldest first (for operators and tests).

@@ -29,6 +29,8 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     public var analysisThreads = 0
     public var analysisQueueLimit = 64
     public var analysisDeadlineMilliseconds = 30_000
+    /// Longest lifetime (`exp − iat`, seconds) a customer token may claim.
+    public var customerTokenMaxLifetime = 3_600
     /// Console sign-up without an invitation (`--open-signup`); by default an invitation is needed.
     public var openSignup = false
     /// Console cookies with `Secure` (set when a TLS-terminating proxy serves the console).
@@ -43,7 +45,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case host, port, dataDirectory, modelsDirectory, maxBodyBytes, sessionDefaultTTL, sessionMaxTTL, sessionMaxAttempts
         case signingKeyRotation, rateLimitPerSecond, rateLimitBurst, authFailuresPerSecond, authFailureBurst, maxImagePixels
-        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, issuer, audience, userActionLifetime, openSignup, secureCookies
+        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, issuer, audience, userActionLifetime, openSignup, secureCookies, customerTokenMaxLifetime
     }
 
     /// A config file names only what it changes: absent fields keep their defaults, so files
@@ -64,6 +66,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         try take(.analysisQueueLimit, \.analysisQueueLimit); try take(.analysisDeadlineMilliseconds, \.analysisDeadlineMilliseconds)
         try take(.userActionLifetime, \.userActionLifetime)
         try take(.openSignup, \.openSignup); try take(.secureCookies, \.secureCookies)
+        try take(.customerTokenMaxLifetime, \.customerTokenMaxLifetime)
         try take(.issuer, \.issuer); try take(.audience, \.audience)
         self = out
     }

@@ -11,6 +11,8 @@ public struct Principal: Sendable {
         case session(SessionClaims)
         /// The platform operator (`op_…`): operator routes only, no tenant.
         case `operator`
+        /// A customer token: acts for the one subject whose external id is `subject`.
+        case customer(subject: String, gallery: String)
     }
 
     public let tenantID: String
@@ -26,6 +28,14 @@ public struct Principal: Sendable {
         if case .session = kind { return true }
         return false
     }
+
+    public var isCustomer: Bool {
+        if case .customer = kind { return true }
+        return false
+    }
+
+    /// A token held by an end user's device (a session or a customer token): it sends the photo, the server decides the rest.
+    public var isEndUserToken: Bool { isSession || isCustomer }
 
     public var isOperator: Bool {
         if case .operator = kind { return true }

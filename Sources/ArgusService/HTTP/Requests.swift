@@ -109,3 +109,16 @@ extension UInt8 {
 struct CreateTenantRequest: Decodable {
     var name: String?
 }
+
+struct AddCustomerKeyRequest: Decodable {
+    var kid: String?
+    var alg: String?
+    var publicKeyPEM: String?
+    var jwk: [String: String]?
+    enum CodingKeys: String, CodingKey { case kid, alg, publicKeyPEM = "public_key_pem", jwk }
+}
+
+struct UpdateSettingsRequest: Decodable {
+    var customerSelfEnrollment: Bool?
+    enum CodingKeys: String, CodingKey { case customerSelfEnrollment = "customer_self_enrollment" }
+}

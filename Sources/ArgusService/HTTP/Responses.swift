@@ -279,3 +279,27 @@ struct SessionListResponse: Encodable {
     let hasMore: Bool
     enum CodingKeys: String, CodingKey { case data, hasMore = "has_more" }
 }
+
+struct CustomerKeyResponse: Encodable {
+    let id, kid, alg, created: String
+    init(_ k: CustomerKeyRecord) { (id, kid, alg, created) = (k.id, k.kid, k.alg, ISODate.string(k.createdAt)) }
+}
+
+struct SettingsResponse: Encodable {
+    let customerSelfEnrollment: Bool
+    enum CodingKeys: String, CodingKey { case customerSelfEnrollment = "customer_self_enrollment" }
+}
+
+struct CustomerSubjectResponse: Encodable {
+    let externalID: String
+    let subjectID: String?
+    let faces: Int
+    enum CodingKeys: String, CodingKey { case externalID = "external_id", subjectID = "subject_id", faces, enrolled }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(externalID, forKey: .externalID)
+        try c.encode(subjectID, forKey: .subjectID)
+        try c.encode(faces, forKey: .faces)
+        try c.encode(faces > 0, forKey: .enrolled)
+    }
+}

@@ -37,7 +37,7 @@ struct MatchController {
 
     func verify(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try context.principal()
-        let input = try await body.decode(VerifyRequest.self, from: request)
+        var input = try await body.decode(VerifyRequest.self, from: request)
         var session: SessionRecord?
         if case .session(let claims) = p.kind {
             // The token exists so that the phone decides nothing: it sends the photo, the server the rest.
@@ -49,11 +49,23 @@ struct MatchController {
             }
             session = try store.beginAttempt(sessionID: p.credentialID)
         }
+        var partitions: [String]?
+        if case .customer(let sub, let gallery) = p.kind {
+            // The subject comes from the token's `sub`; the photo is all the token sends.
+            guard input.subjectID == nil, input.threshold == nil, input.imageA == nil, input.imageB == nil else {
+                throw APIError.invalidRequest("a customer token sends the image only (its subject is the token's sub)")
+            }
+            guard let subject = try store.subjects(tenant: p.tenantID, mode: p.mode, limit: 1, after: nil, externalID: sub).subjects.first else {
+                throw APIError.notFound("subject")
+            }
+            input.subjectID = subject.id
+            partitions = [gallery]
+        }
         let threshold = try Self.threshold(input.threshold, default: MatchThresholds.verification)
         let score: Float
         let probe: (face: FaceRecord, faces: Int)
         do {
-            (score, probe) = try await compare(input, request, p)
+            (score, probe) = try await compare(input, request, p, in: partitions)
         } catch let error as APIError {
             // A session's attempt that ended before a decision is recorded with what ended it.
             if let session { try store.recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: error.code, spending: false) }
@@ -75,7 +87,8 @@ struct MatchController {
     }
 
     /// The score of a verify request and the probe it used.
-    private func compare(_ input: VerifyRequest, _ request: Request, _ p: Principal) async throws -> (Float, (face: FaceRecord, faces: Int)) {
+    private func compare(_ input: VerifyRequest, _ request: Request, _ p: Principal,
+                         in partitions: [String]? = nil) async throws -> (Float, (face: FaceRecord, faces: Int)) {
         if let subject = input.subjectID {
             guard input.imageA == nil, input.imageB == nil else { throw APIError.invalidRequest("send {subject_id, image} or {image_a, image_b}") }
             guard let s = try store.subject(tenant: p.tenantID, mode: p.mode, id: subject) else { throw APIError.notFound("subject") }
@@ -93,7 +106,7 @@ struct MatchController {
                 return (try templates.map { try Gallery.verify(t, $0) }.max() ?? -1, probe)
             }
             let probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
-            return (try galleries.index(tenant: p.tenantID, mode: p.mode).score(try Self.template(probe.face), subject: subject) ?? -1, probe)
+            return (try galleries.index(tenant: p.tenantID, mode: p.mode).score(try Self.template(probe.face), subject: subject, in: partitions) ?? -1, probe)
         }
         guard input.imageA != nil || input.imageB != nil else { throw APIError.invalidRequest("send {subject_id, image} or {image_a, image_b}") }
         let a = try await faces.probe(from: try RequestBody.base64Image(input.imageA, "image_a"))

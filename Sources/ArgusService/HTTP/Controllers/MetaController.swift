@@ -59,7 +59,7 @@ struct MetaController {
         router.get("/healthz") { _, _ in try JSONResponse.make(HealthResponse()) }
         router.get("/v1/ping") { _, context in
             let p = try context.principal()
-            guard !p.isOperator else { throw APIError.insufficientScope("a tenant credential") }
+            guard !p.isOperator, !p.isCustomer else { throw APIError.insufficientScope("a tenant credential") }
             return try JSONResponse.make(PingResponse(tenant: p.tenantID, mode: p.mode, credential: p.credentialID))
         }
         // A secret key's view: it shows traffic by route and the caller's own template count, never other tenants'.

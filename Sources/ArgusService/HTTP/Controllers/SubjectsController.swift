@@ -108,7 +108,14 @@ struct SubjectsController {
 
     func enroll(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try context.principal()
-        let id = try subjectID(context)
+        // Customer tokens enrol through /v1/customer/faces, to their own subject only.
+        guard !p.isCustomer else { throw APIError.insufficientScope("a key or an enrolment session (customer tokens use /v1/customer/faces)") }
+        return try await enroll(request, context, subject: try subjectID(context))
+    }
+
+    /// Enrols the photo of `request` on subject `id`, for keys, enrolment sessions and customer tokens.
+    func enroll(_ request: Request, _ context: ArgusRequestContext, subject id: String) async throws -> Response {
+        let p = try context.principal()
         var session: SessionRecord?
         if case .session(let claims) = p.kind {
             guard claims.purpose == SessionRecord.Purpose.enroll.rawValue, claims.subject == id else {
@@ -116,13 +123,15 @@ struct SubjectsController {
             }
         }
         // Everything beyond the photo is the key holder's to choose, never a token's.
-        let sessionRefusal = APIError.invalidRequest("a session token sends the image only (gallery, dedup, largest_face and min_face_size are not allowed)")
-        if p.isSession, !request.uri.queryParameters.isEmpty { throw sessionRefusal }
+        let sessionRefusal = APIError.invalidRequest("a session or customer token sends the image only (gallery, dedup, largest_face and min_face_size are not allowed)")
+        if p.isEndUserToken, !request.uri.queryParameters.isEmpty { throw sessionRefusal }
         guard let subject = try store.subject(tenant: p.tenantID, mode: p.mode, id: id) else { throw APIError.notFound("subject") }
         let input = try await body.image(request)
         let parameters = request.uri.queryParameters
-        let options = try EnrolmentOptions(query: { parameters.get($0) }, fields: input.fields)
-        if p.isSession, options.any { throw sessionRefusal }
+        var options = try EnrolmentOptions(query: { parameters.get($0) }, fields: input.fields)
+        // A customer token's gallery is its `product_space_code`.
+        if case .customer(_, let gallery) = p.kind { options.gallery = gallery }
+        if p.isEndUserToken, options.any { throw sessionRefusal }
         if subject.custody == .client {
             return try await enrollCustody(subject, input.bytes, options, p, session: p.isSession ? try store.beginAttempt(sessionID: p.credentialID) : nil,
                                            context)

@@ -13,6 +13,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = ArgusRequestContext
     let store: any Store
     let tokens: SessionTokens
+    let customers: CustomerTokens
     let limiter: RateLimiter
     let failures: RateLimiter
     let maxBodyBytes: Int
@@ -76,6 +77,13 @@ struct AuthenticationMiddleware: RouterMiddleware {
                 guard let key = try store.operatorKey(secretDigest: digest), key.matches(secretDigest: digest) else { throw APIError.invalidCredentials }
                 if key.revokedAt != nil { throw APIError.revokedCredentials }
                 return Principal(tenantID: "", mode: .test, credentialID: key.id, kind: .operator, scopes: [])
+            }
+            if !token.hasPrefix("sk_") && !token.hasPrefix("rk_") && CustomerTokens.looksLikeJWT(token) {
+                let claims = try customers.verify(token)
+                var scopes: Set<Scope> = [.verify]
+                if try store.customerSelfEnrollment(tenant: claims.tenantID) { scopes.insert(.subjectsWrite) }
+                return Principal(tenantID: claims.tenantID, mode: claims.mode, credentialID: "\(claims.keyID):\(claims.subject)",
+                                 kind: .customer(subject: claims.subject, gallery: claims.gallery), scopes: scopes)
             }
             guard token.hasPrefix("sk_") || token.hasPrefix("rk_") else { throw APIError.invalidCredentials }
             let digest = Secrets.digest(token)

@@ -9,11 +9,13 @@ struct ScopeMiddleware: RouterMiddleware {
     /// nil: any authenticated caller.
     let scope: Scope?
     let sessions: Bool
+    var customers = false
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let p = try context.principal()
         // Operator keys act on tenants through the operator routes only, never inside a tenant.
         if p.isOperator { throw APIError.insufficientScope("a tenant credential (operator keys reach /v1/operator only)") }
+        if p.isCustomer && !customers { throw APIError.insufficientScope(scope?.rawValue ?? "a key (customer tokens cannot call this route)") }
         if p.isSession && !sessions { throw APIError.insufficientScope(scope?.rawValue ?? "a key (session tokens cannot call this route)") }
         if let scope { try p.require(scope) }
         return try await next(request, context)
@@ -22,8 +24,8 @@ struct ScopeMiddleware: RouterMiddleware {
 
 extension RouterMethods<ArgusRequestContext> {
     /// A group whose routes require `scope` (and refuse session tokens unless `sessions`).
-    func requiring(_ scope: Scope?, sessions: Bool = false) -> RouterGroup<ArgusRequestContext> {
-        group().add(middleware: ScopeMiddleware(scope: scope, sessions: sessions))
+    func requiring(_ scope: Scope?, sessions: Bool = false, customers: Bool = false) -> RouterGroup<ArgusRequestContext> {
+        group().add(middleware: ScopeMiddleware(scope: scope, sessions: sessions, customers: customers))
     }
 }
 

@@ -18,7 +18,7 @@ struct UserActionMiddleware: RouterMiddleware {
     static let exempt: Set<String> = ["/v1/auth/action/init", "/v1/auth/action"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let p = context.identity, !p.isSession, !p.isOperator, Self.stateChanging.contains(request.method), !Self.exempt.contains(request.uri.path) else {
+        guard let p = context.identity, !p.isEndUserToken, !p.isOperator, Self.stateChanging.contains(request.method), !Self.exempt.contains(request.uri.path) else {
             return try await next(request, context)
         }
         guard let header = request.headers[.userAction] else {
