@@ -40,6 +40,7 @@ test: deps models
 	scripts/fuzz-api .build/debug/argus
 	scripts/peer-signatures .build/debug/argus
 	scripts/peer-customer-tokens .build/debug/argus
+	scripts/peer-webhooks .build/debug/argus
 	scripts/browser-tests .build/debug/argus
 
 # schemathesis against a live `argus serve`, from /openapi.json (installed with pip when missing).

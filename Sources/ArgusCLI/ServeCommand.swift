@@ -20,6 +20,7 @@ extension Argus {
         @Option(help: "Largest request body in bytes.") var maxBodyBytes: Int?
         @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
         @Flag(help: "Let anyone sign up in the console (default: by invitation only).") var openSignup = false
+        @Flag(help: "Allow webhook endpoints on private and loopback addresses.") var allowPrivateWebhooks = false
 
         func run() async throws {
             var configuration = ServiceConfiguration()
@@ -38,6 +39,7 @@ extension Argus {
             if let dataDir { configuration.dataDirectory = dataDir }
             if let maxBodyBytes { configuration.maxBodyBytes = maxBodyBytes }
             if openSignup { configuration.openSignup = true }
+            if allowPrivateWebhooks { configuration.allowPrivateWebhooks = true }
 
             var logger = Logger(label: "argus")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info

@@ -59,7 +59,10 @@ public struct Enroller: Sendable {
                 duplicates.append(try index.search(face.template, limit: dedup.limit, excluding: own, minScore: dedup.threshold))
             }
         }
-        let writes = try store.writeFaces(faces, tenant: tenant, mode: mode, spending: session)
+        // Duplicates travel with their face, so the store writes their event in the face's transaction.
+        var annotated = faces
+        for (i, found) in duplicates.enumerated() where i < annotated.count { annotated[i].duplicates = found.map(\.subject) }
+        let writes = try store.writeFaces(annotated, tenant: tenant, mode: mode, spending: session)
         if let galleries {
             let index = galleries.index(tenant: tenant, mode: mode)
             // Client-custody faces are never in memory: the server cannot open them without their key.

@@ -63,6 +63,7 @@ public struct ArgusServiceRuntime: Sendable {
         SigningController(store: store, body: body, lifetime: TimeInterval(min(300, max(1, configuration.userActionLifetime)))).register(keys: router.requiring(.keysManage), actions: router.requiring(nil))
         AppKeysController(store: store, body: body).register(router.requiring(.keysManage))
         OperatorController(store: store, body: body).register(router.group().add(middleware: OperatorMiddleware()))
+        WebhooksController(store: store, body: body, allowPrivate: configuration.allowPrivateWebhooks).register(router.requiring(.keysManage))
         ConsoleController(store: store, galleries: galleries, pages: ConsolePages(secureCookies: configuration.secureCookies),
                           openSignup: configuration.openSignup).register(router)
         let enroller = Enroller(store: store, galleries: galleries)
@@ -82,6 +83,9 @@ public struct ArgusServiceRuntime: Sendable {
     public func buildApplication(logger: Logger) -> some ApplicationProtocol {
         Application(router: buildRouter(),
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "argus"),
+                    services: [WebhookDispatcher(store: store, allowPrivate: configuration.allowPrivateWebhooks, retryBase: configuration.webhookRetryBase,
+                                                 giveUpAfter: configuration.webhookGiveUpAfter, disableAfter: configuration.webhookDisableAfter,
+                                                 logger: logger)],
                     logger: logger)
     }
 }

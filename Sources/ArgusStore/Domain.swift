@@ -65,6 +65,8 @@ public struct NewFace: Sendable {
     /// it (never with the tenant's key), the subject's older faces are replaced, and the key is
     /// not stored.
     public var subjectKey: Data?
+    /// Other subjects above the dedup threshold (their ids): a `face.duplicate_candidate` event goes with the face.
+    public var duplicates: [String] = []
 
     public init(subject: SubjectReference, gallery: String = "default", template: [Float], box: [Int], quality: StoredQuality, imageSHA256: String?,
                 subjectKey: Data? = nil) {

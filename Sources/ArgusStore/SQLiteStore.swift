@@ -153,6 +153,24 @@ public final class SQLiteStore: Store {
                 ALTER TABLE tenants ADD COLUMN customer_self_enrollment INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        m.registerMigration("v7") { db in
+            // Webhooks: endpoints, and an outbox of events and their deliveries written in the transaction of the change.
+            try db.execute(sql: """
+                CREATE TABLE webhook_endpoints (
+                    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, mode TEXT NOT NULL, url TEXT NOT NULL, events TEXT NOT NULL,
+                    sealed_secret BLOB NOT NULL, created_at REAL NOT NULL, disabled_at REAL, disabled_reason TEXT, failing_since REAL, deleted_at REAL);
+                CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints(tenant_id, mode);
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, tenant_id TEXT NOT NULL, mode TEXT NOT NULL, type TEXT NOT NULL,
+                    created_at REAL NOT NULL, data TEXT NOT NULL);
+                CREATE TABLE deliveries (
+                    id TEXT PRIMARY KEY, event_id TEXT NOT NULL, endpoint_id TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                    next_at REAL NOT NULL, last_status INTEGER, last_error TEXT, last_at REAL, created_at REAL NOT NULL);
+                CREATE INDEX deliveries_due ON deliveries(status, next_at);
+                CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id, created_at);
+                ALTER TABLE sessions ADD COLUMN expiry_notified INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return m
     }
 

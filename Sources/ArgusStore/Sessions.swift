@@ -111,9 +111,21 @@ extension SQLiteStore {
         try write { db in
             try db.execute(sql: "INSERT INTO session_attempts(session_id, at, score, threshold, matched, outcome) VALUES (?,?,?,?,?,?)",
                            arguments: [sessionID, Date().timeIntervalSince1970, score, threshold, match.map { $0 ? 1 : 0 }, outcome])
-            guard spending else { return true }
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [sessionID]) else { return false }
+            let session = SessionRecord(row: row)
+            var data: [String: any Sendable] = ["session_id": session.id, "subject_id": session.subjectID ?? "", "customer_ref": session.customerRef,
+                                                "purpose": session.purpose.rawValue, "outcome": outcome]
+            if let score { data["score"] = score }
+            guard spending else {
+                // The last attempt failed: the session is over.
+                if match != true && session.attempts >= session.maxAttempts {
+                    try Self.emit([NewEvent(type: .sessionFailed, data: data)], tenant: session.tenantID, mode: session.mode, db)
+                }
+                return true
+            }
             // Spent with its success in one transaction: if another success spent it first, this one rolls back.
             guard try Self.spend(db, sessionID: sessionID) else { throw StoreError.sessionSpent("This session was already used successfully") }
+            try Self.emit([NewEvent(type: .sessionSucceeded, data: data)], tenant: session.tenantID, mode: session.mode, db)
             return true
         }
     }

@@ -139,6 +139,21 @@ public protocol Store: Sendable {
     func customerSelfEnrollment(tenant: String) throws -> Bool
     func setCustomerSelfEnrollment(tenant: String, enabled: Bool) throws
 
+    // Webhooks: endpoints (secrets sealed), and the outbox: events with their deliveries, written in
+    // the transaction of the change that caused them (faces, subjects and sessions do it themselves).
+    func createWebhookEndpoint(tenant: String, mode: Mode, url: String, events: Set<EventType>) throws -> (WebhookEndpointRecord, String)
+    func webhookEndpoints(tenant: String, mode: Mode) throws -> [WebhookEndpointRecord]
+    func webhookEndpoint(tenant: String, mode: Mode, id: String) throws -> WebhookEndpointRecord?
+    func updateWebhookEndpoint(tenant: String, mode: Mode, id: String, url: String?, events: Set<EventType>?, enabled: Bool?) throws -> WebhookEndpointRecord?
+    func deleteWebhookEndpoint(tenant: String, mode: Mode, id: String) throws -> Bool
+    func rollWebhookSecret(tenant: String, mode: Mode, id: String) throws -> String?
+    func emit(_ events: [NewEvent], tenant: String, mode: Mode) throws
+    func dueDeliveries(limit: Int, now: Date) throws -> [DueDelivery]
+    func recordDelivery(id: String, endpointID: String, delivered: Bool, status: Int?, error: String?, retryAt: Date?, disableBefore: Date) throws
+    func deliveries(endpointID: String, limit: Int) throws -> [DeliveryRecord]
+    /// Announces sessions that expired unfinished (`session.expired`, once each). - Returns: how many.
+    func announceExpiredSessions(now: Date) throws -> Int
+
     // Audit: an append-only trail. A failed write is thrown, never dropped silently.
     func audit(_ entry: AuditEntry) throws
     /// Audit rows, oldest first (for operators and tests).

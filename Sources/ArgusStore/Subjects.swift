@@ -78,7 +78,9 @@ extension SQLiteStore {
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
                                     arguments: [id, tenant, mode.rawValue]) != nil else { return nil }
             let faces = try String.fetchAll(db, sql: "SELECT id FROM faces WHERE subject_id = ?", arguments: [id])
+            let external = try String.fetchOne(db, sql: "SELECT external_id FROM subjects WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM subjects WHERE id = ?", arguments: [id])
+            try Self.emit([NewEvent(type: .subjectDeleted, data: ["subject_id": id, "external_id": external ?? ""])], tenant: tenant, mode: mode, db)
             return faces
         }
     }
@@ -125,6 +127,11 @@ extension SQLiteStore {
                                      custody ? "" : face.box.map(String.init).joined(separator: ","), custody ? "{}" : s.quality,
                                      custody ? nil : face.imageSHA256, now, custody ? 1 : 0])
                 written.append(FaceWrite(faceID: s.id, subjectID: subjectID, alreadyEnrolled: false))
+                var events = [NewEvent(type: .faceEnrolled, data: ["face_id": s.id, "subject_id": subjectID, "gallery": face.gallery])]
+                if !face.duplicates.isEmpty {
+                    events.append(NewEvent(type: .faceDuplicateCandidate, data: ["face_id": s.id, "subject_id": subjectID, "candidates": face.duplicates]))
+                }
+                try Self.emit(events, tenant: tenant, mode: mode, db)
             }
             return written
         }

@@ -28,7 +28,7 @@ struct RouterTests {
     @Test("the document lists every route the router has, each with its scope and errors")
     func documentIsComplete() throws {
         let ops = Self.operations
-        #expect(ops.count == 41)
+        #expect(ops.count == 48)
         for (method, path, op) in ops {
             let responses = try #require(op["responses"] as? [String: Any], "\(method) \(path)")
             #expect(responses["default"] != nil, "\(method) \(path) has no default error")
@@ -52,7 +52,7 @@ struct RouterTests {
                     #expect(reply.status == .unauthorized && reply.errorCode == "missing_credentials", "\(method) \(path): \(reply.status)")
                 }
             }
-            #expect(protected == 38)
+            #expect(protected == 45)
         }
     }
 

@@ -29,6 +29,13 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     public var analysisThreads = 0
     public var analysisQueueLimit = 64
     public var analysisDeadlineMilliseconds = 30_000
+    /// Webhook targets on private and loopback addresses (`--allow-private-webhooks`; tests use loopback).
+    public var allowPrivateWebhooks = false
+    /// Webhook retries: the first delay (doubling, at most an hour), how long an event is retried, and
+    /// how long an endpoint may fail every delivery before it is disabled (seconds).
+    public var webhookRetryBase = 10.0
+    public var webhookGiveUpAfter = 86_400.0
+    public var webhookDisableAfter = 259_200.0
     /// Longest lifetime (`exp − iat`, seconds) a customer token may claim.
     public var customerTokenMaxLifetime = 3_600
     /// Console sign-up without an invitation (`--open-signup`); by default an invitation is needed.
@@ -45,7 +52,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case host, port, dataDirectory, modelsDirectory, maxBodyBytes, sessionDefaultTTL, sessionMaxTTL, sessionMaxAttempts
         case signingKeyRotation, rateLimitPerSecond, rateLimitBurst, authFailuresPerSecond, authFailureBurst, maxImagePixels
-        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, issuer, audience, userActionLifetime, openSignup, secureCookies, customerTokenMaxLifetime
+        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, issuer, audience, userActionLifetime, openSignup, secureCookies, customerTokenMaxLifetime, allowPrivateWebhooks, webhookRetryBase, webhookGiveUpAfter, webhookDisableAfter
     }
 
     /// A config file names only what it changes: absent fields keep their defaults, so files
@@ -67,6 +74,8 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         try take(.userActionLifetime, \.userActionLifetime)
         try take(.openSignup, \.openSignup); try take(.secureCookies, \.secureCookies)
         try take(.customerTokenMaxLifetime, \.customerTokenMaxLifetime)
+        try take(.allowPrivateWebhooks, \.allowPrivateWebhooks); try take(.webhookRetryBase, \.webhookRetryBase)
+        try take(.webhookGiveUpAfter, \.webhookGiveUpAfter); try take(.webhookDisableAfter, \.webhookDisableAfter)
         try take(.issuer, \.issuer); try take(.audience, \.audience)
         self = out
     }

@@ -122,3 +122,9 @@ struct UpdateSettingsRequest: Decodable {
     var customerSelfEnrollment: Bool?
     enum CodingKeys: String, CodingKey { case customerSelfEnrollment = "customer_self_enrollment" }
 }
+
+struct WebhookEndpointRequest: Decodable {
+    var url: String?
+    var events: [String]?
+    var enabled: Bool?
+}

@@ -303,3 +303,39 @@ struct CustomerSubjectResponse: Encodable {
         try c.encode(faces > 0, forKey: .enrolled)
     }
 }
+
+struct WebhookEndpointResponse: Encodable {
+    let endpoint: WebhookEndpointRecord
+    /// On creation and roll only: the signing secret, shown once.
+    var secret: String?
+    init(_ e: WebhookEndpointRecord) { endpoint = e }
+    enum CodingKeys: String, CodingKey { case id, url, events, status, disabledReason = "disabled_reason", created, secret }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(endpoint.id, forKey: .id)
+        try c.encode(endpoint.url, forKey: .url)
+        try c.encode(endpoint.events.map(\.rawValue).sorted(), forKey: .events)
+        try c.encode(endpoint.disabledAt == nil ? "enabled" : "disabled", forKey: .status)
+        try c.encode(endpoint.disabledReason, forKey: .disabledReason)
+        try c.encode(ISODate.string(endpoint.createdAt), forKey: .created)
+        try c.encodeIfPresent(secret, forKey: .secret)
+    }
+}
+
+struct DeliveryResponse: Encodable {
+    let d: DeliveryRecord
+    init(_ d: DeliveryRecord) { self.d = d }
+    enum CodingKeys: String, CodingKey { case id, eventID = "event_id", type, status, attempts, lastStatus = "last_status", lastError = "last_error", lastAt = "last_at", nextAt = "next_at" }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(d.id, forKey: .id)
+        try c.encode(d.eventID, forKey: .eventID)
+        try c.encode(d.type, forKey: .type)
+        try c.encode(d.status, forKey: .status)
+        try c.encode(d.attempts, forKey: .attempts)
+        try c.encode(d.lastStatus, forKey: .lastStatus)
+        try c.encode(d.lastError, forKey: .lastError)
+        try c.encode(d.lastAt.map(ISODate.string), forKey: .lastAt)
+        try c.encode(ISODate.string(d.nextAt), forKey: .nextAt)
+    }
+}
