@@ -3,6 +3,7 @@ public import ArgusFace
 public import ArgusStore
 public import Foundation
 public import Hummingbird
+import HummingbirdWebSocket
 public import Logging
 
 /// Opens (or creates) everything the service needs: store, keys, signing keys, models, and the
@@ -12,6 +13,8 @@ public struct ArgusServiceRuntime: Sendable {
     public let store: any Store
     public let galleries: Galleries
     let tokens: SessionTokens
+    /// Live events for WebSocket listeners.
+    let events: LiveEvents
     let faces: FaceAnalysisService
     /// Held while the runtime lives: `argus enroll --data-dir` refuses a store a server is using.
     let lock: StoreLock
@@ -40,6 +43,7 @@ public struct ArgusServiceRuntime: Sendable {
         let loaded = try galleries.load(from: store)
         logger.info("store opened", metadata: ["path": "\(store.location)", "templates": "\(loaded)"])
         return ArgusServiceRuntime(configuration: configuration, store: store, galleries: galleries, tokens: tokens,
+                                   events: LiveEvents(store: store, customers: CustomerTokens(store: store, maxLifetime: configuration.customerTokenMaxLifetime)),
                                    faces: FaceAnalysisService(pipeline: facePipeline, configuration: configuration), lock: lock, firstKey: firstKey,
                                    firstSignupInvite: invite)
     }
@@ -64,13 +68,17 @@ public struct ArgusServiceRuntime: Sendable {
         AppKeysController(store: store, body: body).register(router.requiring(.keysManage))
         OperatorController(store: store, body: body).register(router.group().add(middleware: OperatorMiddleware()))
         WebhooksController(store: store, body: body, allowPrivate: configuration.allowPrivateWebhooks).register(router.requiring(.keysManage))
+        // Reached only without a WebSocket upgrade (the upgrade is taken before the router).
+        router.requiring(nil, customers: true).get("/v1/events/ws") { _, _ -> Response in
+            throw APIError.invalidRequest("open /v1/events/ws as a WebSocket (Upgrade: websocket)")
+        }
         ConsoleController(store: store, galleries: galleries, pages: ConsolePages(secureCookies: configuration.secureCookies),
                           openSignup: configuration.openSignup).register(router)
         let enroller = Enroller(store: store, galleries: galleries)
-        let subjects = SubjectsController(store: store, enroller: enroller, galleries: galleries, faces: faces, body: body)
+        let subjects = SubjectsController(store: store, enroller: enroller, galleries: galleries, faces: faces, body: body, events: events)
         subjects.register(read: router.requiring(.subjectsRead), write: router.requiring(.subjectsWrite),
                           enrol: router.requiring(.subjectsWrite, sessions: true))
-        MatchController(store: store, galleries: galleries, faces: faces, body: body)
+        MatchController(store: store, galleries: galleries, faces: faces, body: body, events: events)
             .register(verify: router.requiring(.verify, sessions: true, customers: true), identify: router.requiring(.identify))
         CustomerController(store: store, subjects: subjects)
             .register(keys: router.requiring(.keysManage), customers: router.requiring(nil, customers: true), settings: router.requiring(nil))
@@ -81,7 +89,13 @@ public struct ArgusServiceRuntime: Sendable {
 
     /// The one application builder, for `argus serve` and for the tests.
     public func buildApplication(logger: Logger) -> some ApplicationProtocol {
-        Application(router: buildRouter(),
+        let live = events
+        return Application(router: buildRouter(),
+                    server: .http1WebSocketUpgrade { request, _, _ in
+                        // Only the events socket upgrades; everything else is ordinary HTTP.
+                        guard LiveEvents.isEventsPath(request) else { return .dontUpgrade }
+                        return .upgrade([:], live.handler(for: request))
+                    },
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "argus"),
                     services: [WebhookDispatcher(store: store, allowPrivate: configuration.allowPrivateWebhooks, retryBase: configuration.webhookRetryBase,
                                                  giveUpAfter: configuration.webhookGiveUpAfter, disableAfter: configuration.webhookDisableAfter,

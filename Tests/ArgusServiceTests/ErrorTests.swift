@@ -117,7 +117,7 @@ struct ErrorTests {
                 ("get", "/v1/settings"), ("patch", "/v1/settings"), ("get", "/v1/customer/subject"), ("post", "/v1/customer/faces"),
                 ("post", "/v1/webhook_endpoints"), ("get", "/v1/webhook_endpoints"), ("get", "/v1/webhook_endpoints/{id}"),
                 ("patch", "/v1/webhook_endpoints/{id}"), ("delete", "/v1/webhook_endpoints/{id}"), ("post", "/v1/webhook_endpoints/{id}/roll_secret"),
-                ("get", "/v1/webhook_endpoints/{id}/deliveries"),
+                ("get", "/v1/webhook_endpoints/{id}/deliveries"), ("get", "/v1/events/ws"),
             ]
             for (method, path) in routes { #expect(paths[path]?[method] != nil, "\(method) \(path) missing from openapi.json") }
             let documented = paths.flatMap { p in p.value.keys.map { ($0, p.key) } }

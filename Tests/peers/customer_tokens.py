@@ -156,4 +156,58 @@ expect("no options on self-enrolment", call("POST", "/v1/customer/faces?gallery=
 expect("a restricted key cannot change settings", call("PATCH", "/v1/settings",
        expect("rk", call("POST", "/v1/keys", KEY, {"kind": "restricted", "scopes": ["keys:manage"]}), 201)["key"], {"customer_self_enrollment": False}),
        403, "insufficient_scope")
-print(f"customer_tokens.py: {checks} checks passed (tokens by PyJWT {jwt.__version__})")
+# Live events over WebSocket (websocket-client).
+import websocket
+
+WS = BASE.replace("http://", "ws://") + "/v1/events/ws"
+
+
+def close_code(ws, seconds=10):
+    """Reads until the server closes; the close frame's code."""
+    ws.settimeout(seconds)
+    while True:
+        opcode, data = ws.recv_data(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+
+
+def next_json(ws, seconds=20):
+    ws.settimeout(seconds)
+    return json.loads(ws.recv())
+
+
+ws = websocket.create_connection(WS, header=["Authorization: Bearer " + newcomer], timeout=10)
+check_first = next_json(ws)
+expect("ws subscribed (header)", (200 if check_first.get("type") == "subscribed" else 500, check_first), 200)
+expect("verify while listening", call("POST", "/v1/verify", newcomer, {"image": b64(photo("Tom_Ridge/0002.jpg"))}), 200)
+event = next_json(ws)
+expect("the verification result arrives", (200 if event.get("type") == "verification.completed" and "match" in event["data"] and "score" in event["data"] else 500,
+                                           event), 200)
+ws.close()
+# The token as the first message; a secret key hears the whole tenant.
+ws = websocket.create_connection(WS, timeout=10)
+ws.send(json.dumps({"token": "Bearer " + KEY}))
+expect("ws subscribed (first message, secret key)", (200 if next_json(ws).get("type") == "subscribed" else 500, {}), 200)
+expect("a verification of another subject", call("POST", "/v1/verify", KEY, {"subject_id": subject, "image": same}), 200)
+tenant_event = next_json(ws)
+expect("the secret key hears it", (200 if tenant_event.get("type") == "verification.completed" and tenant_event["data"].get("subject_id") == subject else 500,
+                                   tenant_event), 200)
+ws.close()
+# No token within 5 s: 4000. An expiring token: 4001. A deleted key: 4003.
+ws = websocket.create_connection(WS, timeout=10)
+expect("no token within 5 s closes 4000", (200 if close_code(ws, 10) == 4000 else 500, {}), 200)
+now = int(time.time())
+short = jwt.encode(claims(sub=f"new-{run}", iat=now, exp=now + 3), private, algorithm="EdDSA", headers={"kid": kid})
+ws = websocket.create_connection(WS, header=["Authorization: Bearer " + short], timeout=10)
+next_json(ws)
+expect("an expiring token closes 4001", (200 if close_code(ws, 10) == 4001 else 500, {}), 200)
+doomed = ec.generate_private_key(ec.SECP256R1())
+registered = expect("register a key to delete", call("POST", "/v1/customer_keys", KEY, {"kid": f"doomed-{run}", "alg": "ES256", "public_key_pem": pem(doomed)}), 201)
+ws = websocket.create_connection(WS, header=["Authorization: Bearer " + jwt.encode(claims(), doomed, algorithm="ES256", headers={"kid": f"doomed-{run}"})],
+                                 timeout=10)
+next_json(ws)
+expect("delete it", call("DELETE", f"/v1/customer_keys/{registered['id']}", KEY), 200)
+expect("a deleted key closes 4003", (200 if close_code(ws, 10) == 4003 else 500, {}), 200)
+expect("a forged token is refused", call("GET", "/v1/events/ws", "x.y.z"), 401)
+
+print(f"customer_tokens.py: {checks} checks passed (tokens by PyJWT {jwt.__version__}, WebSocket by websocket-client {websocket.__version__})")

@@ -13,6 +13,7 @@ struct MatchController {
     let galleries: Galleries
     let faces: FaceAnalysisService
     let body: RequestBody
+    let events: LiveEvents
 
     /// `verify` lets verification sessions in (for their subject only); `identify` refuses them.
     func register(verify: some RouterMethods<ArgusRequestContext>, identify: some RouterMethods<ArgusRequestContext>) {
@@ -83,6 +84,13 @@ struct MatchController {
         }
         try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "verify", subject: input.subjectID,
                                    outcome: match ? "match" : "no_match", requestID: context.requestID))
+        if let subject = input.subjectID, let external = try store.subject(tenant: p.tenantID, mode: p.mode, id: subject)?.externalID ?? nil {
+            events.publish("verification.completed", tenant: p.tenantID, mode: p.mode, externalID: external,
+                           data: ["match": match, "score": Double(score), "threshold": Double(threshold), "subject_id": subject])
+        } else if let subject = input.subjectID {
+            events.publish("verification.completed", tenant: p.tenantID, mode: p.mode, externalID: nil,
+                           data: ["match": match, "score": Double(score), "threshold": Double(threshold), "subject_id": subject])
+        }
         return try JSONResponse.make(VerifyResponse(match: match, score: score, threshold: threshold, probe: Self.probe(probe), subjectID: input.subjectID))
     }
 

@@ -12,6 +12,7 @@ struct SubjectsController {
     let galleries: Galleries
     let faces: FaceAnalysisService
     let body: RequestBody
+    let events: LiveEvents
 
     /// `read` and `write` refuse session tokens; `enrol` lets an enrolment session in (for its subject only).
     func register(read: some RouterMethods<ArgusRequestContext>, write: some RouterMethods<ArgusRequestContext>,
@@ -175,6 +176,8 @@ struct SubjectsController {
         try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "faces.enroll", subject: id,
                                    target: committed.write.faceID, outcome: "enrolled", requestID: context.requestID))
         if let session { try store.recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: "enrolled", spending: false) }
+        events.publish("face.enrolled", tenant: p.tenantID, mode: p.mode, externalID: subject.externalID,
+                       data: ["face_id": committed.write.faceID, "subject_id": id])
         return try JSONResponse.make(FaceEnrolledResponse(
             id: committed.write.faceID, subjectID: id, gallery: options.gallery, box: face.boxArray, confidence: face.confidence,
             quality: StoredQuality(face),
