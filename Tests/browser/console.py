@@ -66,7 +66,17 @@ def click(d, element):
     """Clicks a submit button and waits for the next page: nothing is read from the old one."""
     old = d.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(d, 20).until(expected_conditions.staleness_of(old))
+
+    def replaced(_):
+        # The old page's root is gone once the next page has loaded; while it is being replaced the
+        # browser may answer with either a stale-element or a "node not in document" error.
+        try:
+            old.is_enabled()
+            return False
+        except Exception:
+            return True
+
+    WebDriverWait(d, 20).until(replaced)
 
 
 def submit(d, form_css=None):
