@@ -15,6 +15,7 @@ public struct ArgusServiceRuntime: Sendable {
     let tokens: SessionTokens
     /// Live events for WebSocket listeners.
     let events: LiveEvents
+    let failures: RateLimiter
     let faces: FaceAnalysisService
     /// Held while the runtime lives: `argus enroll --data-dir` refuses a store a server is using.
     let lock: StoreLock
@@ -40,10 +41,14 @@ public struct ArgusServiceRuntime: Sendable {
         let tokens = try await SessionTokens(store: store, configuration: configuration)
         let facePipeline = try pipeline ?? FacePipeline(models: ModelDirectory(path: configuration.modelsDirectory))
         let galleries = Galleries(dimension: FaceEmbedder.dimension)
+        // Failed authentications per address, shared by the HTTP API and the events socket.
+        let failures = RateLimiter(rate: configuration.authFailuresPerSecond, burst: configuration.authFailureBurst)
         let loaded = try galleries.load(from: store)
         logger.info("store opened", metadata: ["path": "\(store.location)", "templates": "\(loaded)"])
         return ArgusServiceRuntime(configuration: configuration, store: store, galleries: galleries, tokens: tokens,
-                                   events: LiveEvents(store: store, customers: CustomerTokens(store: store, maxLifetime: configuration.customerTokenMaxLifetime)),
+                                   events: LiveEvents(store: store, customers: CustomerTokens(store: store, maxLifetime: configuration.customerTokenMaxLifetime),
+                                                      failures: failures),
+                                   failures: failures,
                                    faces: FaceAnalysisService(pipeline: facePipeline, configuration: configuration), lock: lock, firstKey: firstKey,
                                    firstSignupInvite: invite)
     }
@@ -58,8 +63,7 @@ public struct ArgusServiceRuntime: Sendable {
         router.add(middleware: AuthenticationMiddleware(store: store, tokens: tokens,
                                                         customers: CustomerTokens(store: store, maxLifetime: configuration.customerTokenMaxLifetime),
                                                         limiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst),
-                                                        failures: RateLimiter(rate: configuration.authFailuresPerSecond,
-                                                                              burst: configuration.authFailureBurst),
+                                                        failures: failures,
                                                         maxBodyBytes: configuration.maxBodyBytes))
         router.add(middleware: UserActionMiddleware(store: store, maxBodyBytes: configuration.maxBodyBytes))
         MetaController(galleries: galleries, tokens: tokens, metrics: metrics, openAPI: OpenAPIDocument.data).register(router)
@@ -91,10 +95,12 @@ public struct ArgusServiceRuntime: Sendable {
     public func buildApplication(logger: Logger) -> some ApplicationProtocol {
         let live = events
         return Application(router: buildRouter(),
-                    server: .http1WebSocketUpgrade { request, _, _ in
-                        // Only the events socket upgrades; everything else is ordinary HTTP.
-                        guard LiveEvents.isEventsPath(request) else { return .dontUpgrade }
-                        return .upgrade([:], live.handler(for: request))
+                    server: .http1WebSocketUpgrade { request, channel, _ in
+                        // Only the events socket upgrades; everything else is ordinary HTTP. An address
+                        // past its failure budget gets the HTTP route's answer instead (429 with its credentials).
+                        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+                        guard LiveEvents.isEventsPath(request), live.mayTry(address) else { return .dontUpgrade }
+                        return .upgrade([:], live.handler(for: request, address: address))
                     },
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "argus"),
                     services: [WebhookDispatcher(store: store, allowPrivate: configuration.allowPrivateWebhooks, retryBase: configuration.webhookRetryBase,

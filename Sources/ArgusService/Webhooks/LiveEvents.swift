@@ -27,17 +27,46 @@ final class LiveEvents: Sendable {
         /// nil: every event of the tenant and mode (a secret key).
         let externalID: String?
         let expires: Date?
+        /// Who holds it, for the per-holder cap.
+        let holder: String
         /// Still allowed? (the key not deleted, the tenant active)
         let live: @Sendable () -> Bool
     }
 
     private let subscribers = Mutex<[UUID: (Listener, AsyncStream<String>.Continuation)]>([:])
+    /// Open sockets by who holds them (a key, or a customer key and its `sub`), by tenant, and in all.
+    private let open = Mutex<(byHolder: [String: Int], byTenant: [String: Int], total: Int)>(([:], [:], 0))
+    static let perHolder = 5, perTenant = 500, total = 2_000
     let store: any Store
     let customers: CustomerTokens
+    /// Failed authentications per address: the same budget as the HTTP API's.
+    let failures: RateLimiter
 
-    init(store: any Store, customers: CustomerTokens) {
+    init(store: any Store, customers: CustomerTokens, failures: RateLimiter) {
         self.store = store
         self.customers = customers
+        self.failures = failures
+    }
+
+    /// Counts a socket in, or refuses it when its holder, its tenant or the server is at its cap.
+    private func admit(_ l: Listener) -> Bool {
+        open.withLock { o in
+            guard o.total < Self.total, o.byHolder[l.holder, default: 0] < Self.perHolder, o.byTenant[l.tenant, default: 0] < Self.perTenant else { return false }
+            o.total += 1
+            o.byHolder[l.holder, default: 0] += 1
+            o.byTenant[l.tenant, default: 0] += 1
+            return true
+        }
+    }
+
+    private func release(_ l: Listener) {
+        open.withLock { o in
+            o.total -= 1
+            o.byHolder[l.holder, default: 1] -= 1
+            o.byTenant[l.tenant, default: 1] -= 1
+            if o.byHolder[l.holder] == 0 { o.byHolder[l.holder] = nil }
+            if o.byTenant[l.tenant] == 0 { o.byTenant[l.tenant] = nil }
+        }
     }
 
     func publish(_ type: String, tenant: String, mode: Mode, externalID: String?, data: [String: any Sendable]) {
@@ -59,15 +88,17 @@ final class LiveEvents: Sendable {
             guard let c = try? store.credential(lookup: "k:" + Secrets.hex(digest)), c.matches(secretDigest: digest), c.kind == .secret, c.isLive(),
                   (try? store.tenant(id: c.tenantID))??.status == .active else { return nil }
             let store = self.store
-            return Listener(tenant: c.tenantID, mode: c.mode, externalID: nil, expires: c.expiresAt) {
+            return Listener(tenant: c.tenantID, mode: c.mode, externalID: nil, expires: c.expiresAt, holder: c.id) {
                 ((try? store.credential(id: c.id)) ?? nil)?.isLive() == true && ((try? store.tenant(id: c.tenantID)) ?? nil)?.status == .active
             }
         }
         guard CustomerTokens.looksLikeJWT(token), let claims = try? customers.verify(token) else { return nil }
         let store = self.store
-        let kid = (try? store.customerKeys(tenant: claims.tenantID, mode: claims.mode))?.first { $0.id == claims.keyID }?.kid ?? ""
-        return Listener(tenant: claims.tenantID, mode: claims.mode, externalID: claims.subject, expires: claims.expires) {
-            ((try? store.customerKey(tenant: claims.tenantID, kid: kid)) ?? nil) != nil && ((try? store.tenant(id: claims.tenantID)) ?? nil)?.status == .active
+        // Live while that very key (by id, not by kid: a kid can be registered again) is.
+        return Listener(tenant: claims.tenantID, mode: claims.mode, externalID: claims.subject, expires: claims.expires,
+                        holder: "\(claims.keyID):\(claims.subject)") {
+            ((try? store.customerKeys(tenant: claims.tenantID, mode: claims.mode)) ?? []).contains { $0.id == claims.keyID }
+                && ((try? store.tenant(id: claims.tenantID)) ?? nil)?.status == .active
         }
     }
 
@@ -76,8 +107,13 @@ final class LiveEvents: Sendable {
         request.path.map { $0.split(separator: "?").first.map(String.init) == "/v1/events/ws" } ?? false
     }
 
-    func handler(for request: HTTPRequest) -> WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context> {
-        let preauthorised = request.headerFields[.authorization].flatMap(listener(bearer:))
+    /// Whether an address may still try to authenticate.
+    func mayTry(_ address: String) -> Bool { failures.hasTokens(address) }
+
+    func handler(for request: HTTPRequest, address: String) -> WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context> {
+        let header = request.headerFields[.authorization]
+        let preauthorised = header.flatMap(listener(bearer:))
+        if header != nil && preauthorised == nil { _ = failures.allow(address) }
         return { [self] inbound, outbound, _ in
             var listener = preauthorised
             var messages = inbound.messages(maxSize: 16_384).makeAsyncIterator()
@@ -93,11 +129,17 @@ final class LiveEvents: Sendable {
                    let token = object["token"] as? String {
                     listener = self.listener(bearer: token)
                 }
+                if listener == nil { _ = failures.allow(address) }
             }
             guard let listener else {
                 try? await outbound.close(.unknown(4000), reason: "unauthorized")
                 return
             }
+            guard admit(listener) else {
+                try? await outbound.close(.unknown(4029), reason: "too many open sockets")
+                return
+            }
+            defer { release(listener) }
             let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(256))
             let id = UUID()
             subscribers.withLock { $0[id] = (listener, continuation) }
@@ -110,7 +152,7 @@ final class LiveEvents: Sendable {
                 group.addTask {
                     // Closed when the token expires or its authority goes.
                     while true {
-                        try await Task.sleep(for: .milliseconds(500))
+                        try await Task.sleep(for: .seconds(1))
                         if let expires = listener.expires, expires <= Date() {
                             try await outbound.close(.unknown(4001), reason: "token_expired")
                             return

@@ -27,25 +27,40 @@ struct WebhookDispatcher: Service {
         }
     }
 
+    /// Deliveries in flight at once, and the deadline of one attempt, whatever the receiver does.
+    static let concurrency = 8
+    static let deadline: Duration = .seconds(15)
+
     func run() async throws {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 10
         configuration.httpShouldSetCookies = false
         let session = URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
-        var lastSweep = Date.distantPast
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                if Date().timeIntervalSince(lastSweep) > 5 {
-                    _ = try store.announceExpiredSessions(now: Date())
-                    lastSweep = Date()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Expired sessions are announced by a loop of their own: no receiver can hold them up.
+            group.addTask {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    do { _ = try store.announceExpiredSessions(now: Date()) } catch { logger.error("session expiry sweep", metadata: ["error": "\(error)"]) }
+                    try? await Task.sleep(for: .seconds(5))
                 }
-                let due = try store.dueDeliveries(limit: 16, now: Date())
-                for delivery in due { await deliver(delivery, session) }
-                if due.isEmpty { try? await Task.sleep(for: .milliseconds(250)) }
-            } catch {
-                logger.error("webhook dispatch", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
             }
+            group.addTask {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    do {
+                        // One attempt per endpoint at a time, several endpoints at once, each bounded by a deadline.
+                        var seen = Set<String>()
+                        let due = try store.dueDeliveries(limit: 64, now: Date()).filter { seen.insert($0.endpointID).inserted }.prefix(Self.concurrency)
+                        await withTaskGroup(of: Void.self) { batch in
+                            for delivery in due { batch.addTask { await deliver(delivery, session) } }
+                        }
+                        if due.isEmpty { try? await Task.sleep(for: .milliseconds(250)) }
+                    } catch {
+                        logger.error("webhook dispatch", metadata: ["error": "\(error)"])
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                }
+            }
+            try await group.waitForAll()
         }
         session.invalidateAndCancel()
     }
@@ -59,16 +74,35 @@ struct WebhookDispatcher: Service {
         var status: Int?
         var failure: String?
         do {
-            try await WebhookTargets.check(d.url, allowPrivate: allowPrivate)
-            guard let url = URL(string: d.url) else { throw WebhookTargets.Refusal.invalid("bad url") }
+            let addresses = try await WebhookTargets.check(d.url, allowPrivate: allowPrivate)
+            guard var components = URLComponents(string: d.url), let host = components.host, let first = addresses.first else {
+                throw WebhookTargets.Refusal.invalid("bad url")
+            }
+            // Plain http connects to the very address that was checked (no second resolution to rebind);
+            // https keeps the name, which its certificate must prove.
+            let pinned = components.scheme?.lowercased() == "http" && first.count == 4
+            if pinned { components.host = WebhookTargets.urlHost(first) }
+            guard let url = components.url else { throw WebhookTargets.Refusal.invalid("bad url") }
             var request = URLRequest(url: url)
             request.httpMethod = "POST"
             request.httpBody = d.body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.setValue("Argus-Webhooks/1", forHTTPHeaderField: "User-Agent")
+            if pinned { request.setValue(components.port.map { "\(host):\($0)" } ?? host, forHTTPHeaderField: "Host") }
             request.setValue(Self.signature(secret: d.secret, timestamp: Int(Date().timeIntervalSince1970), body: d.body), forHTTPHeaderField: "Argus-Signature")
-            let (_, response) = try await session.data(for: request)
-            status = (response as? HTTPURLResponse)?.statusCode
+            let prepared = request
+            status = try await withThrowingTaskGroup(of: Int?.self) { race in
+                race.addTask {
+                    let (_, response) = try await session.data(for: prepared)
+                    return (response as? HTTPURLResponse)?.statusCode
+                }
+                race.addTask {
+                    try await Task.sleep(for: Self.deadline)
+                    throw WebhookTargets.Refusal.invalid("no complete answer within \(Self.deadline)")
+                }
+                defer { race.cancelAll() }
+                return try await race.next() ?? nil
+            }
             if !(200..<300).contains(status ?? 0) { failure = "HTTP \(status ?? 0)" }
         } catch {
             failure = "\(error)"
