@@ -104,3 +104,32 @@ struct StoreTests {
         #expect(try store.subject(tenant: tenant, mode: .test, id: subject.id)?.faceIDs == [first.faceID])
     }
 }
+
+@Suite("Store: the webhook outbox")
+struct OutboxTests {
+    @Test("events are written with a delivery per subscribed endpoint; a delivery that keeps failing disables its endpoint with a reason")
+    func outbox() throws {
+        let dir = try StoreTests.temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(dataDirectory: dir, environment: [:])
+        let tenant = store.defaultTenantID
+        let (endpoint, secret) = try store.createWebhookEndpoint(tenant: tenant, mode: .test, url: "https://example.com/h", events: [.subjectDeleted])
+        #expect(secret.hasPrefix("whsec_"))
+        _ = try store.createWebhookEndpoint(tenant: tenant, mode: .live, url: "https://example.com/l", events: [.subjectDeleted])
+        let subject = try store.createSubject(tenant: tenant, mode: .test, externalID: "x")
+        #expect(try store.deleteSubject(tenant: tenant, mode: .test, id: subject.id) != nil)
+        // One delivery, to the test-mode endpoint only, signed with its own secret.
+        let due = try store.dueDeliveries(limit: 10, now: Date())
+        #expect(due.count == 1 && due.first?.endpointID == endpoint.id && due.first?.secret == secret)
+        let body = try #require(due.first.map { try JSONSerialization.jsonObject(with: $0.body) as? [String: Any] } ?? nil)
+        #expect(body["type"] as? String == "subject.deleted" && (body["data"] as? [String: Any])?["subject_id"] as? String == subject.id)
+        // Failing since before the disable horizon: disabled, with its reason; nothing more is due.
+        let d = try #require(due.first)
+        try store.recordDelivery(id: d.id, endpointID: d.endpointID, delivered: false, status: 500, error: "HTTP 500", retryAt: Date(),
+                                 disableBefore: Date().addingTimeInterval(3600))
+        let after = try #require(try store.webhookEndpoint(tenant: tenant, mode: .test, id: endpoint.id))
+        #expect(after.disabledAt != nil && after.disabledReason?.contains("every delivery failed") == true)
+        #expect(try store.dueDeliveries(limit: 10, now: Date().addingTimeInterval(10)).isEmpty)
+        #expect(try store.deliveries(endpointID: endpoint.id, limit: 10).first?.lastStatus == 500)
+    }
+}
