@@ -17,35 +17,12 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from peerlib import Peer, b64url, pem  # noqa: E402
+
 BASE, KEY, FACES = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
-checks = 0
-
-
-def call(method, path, auth, body=None, raw=None, ctype="application/json"):
-    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    req = urllib.request.Request(BASE + path, data=data, method=method)
-    req.add_header("Authorization", "Bearer " + auth)
-    if data is not None:
-        req.add_header("Content-Type", ctype)
-    try:
-        with urllib.request.urlopen(req, timeout=120) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
-
-
-def expect(what, got, status, code=None):
-    global checks
-    checks += 1
-    s, body = got
-    if s != status or (code is not None and body.get("error", {}).get("code") != code):
-        print(f"FAIL {what}: expected {status} {code or ''}, got {s} {json.dumps(body)[:300]}")
-        sys.exit(1)
-    return body
-
-
-def pem(private):
-    return private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+peer = Peer(BASE)
+call, expect = peer.call, peer.expect
 
 
 def photo(name):
@@ -219,4 +196,4 @@ expect("the sixth is refused", (200 if close_code(held[5], 10) == 4029 else 500,
 for w in held[:5]:
     w.close()
 
-print(f"customer_tokens.py: {checks} checks passed (tokens by PyJWT {jwt.__version__}, WebSocket by websocket-client {websocket.__version__})")
+print(f"customer_tokens.py: {peer.checks} checks passed (tokens by PyJWT {jwt.__version__}, WebSocket by websocket-client {websocket.__version__})")

@@ -16,40 +16,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 import coincurve
 
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from peerlib import Peer, b64url, pem  # noqa: E402
+
 BASE, ROOT_KEY = sys.argv[1].rstrip("/"), sys.argv[2]
-checks = 0
+peer = Peer(BASE)
+expect = peer.expect
 
 
 def call(method, path, key, body=None, headers=None):
-    data = b"" if body is None else body
-    req = urllib.request.Request(BASE + path, data=data if method != "GET" else None, method=method)
-    req.add_header("Authorization", "Bearer " + key)
-    req.add_header("Content-Type", "application/json")
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
-
-
-def expect(what, got, status, code=None):
-    global checks
-    checks += 1
-    s, body = got
-    actual = body.get("error", {}).get("code")
-    if s != status or (code is not None and actual != code):
-        print(f"FAIL {what}: expected {status} {code or ''}, got {s} {json.dumps(body)[:300]}")
-        sys.exit(1)
-
-
-def b64url(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def pem(public_key):
-    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return peer.call(method, path, key, body, headers=headers)
 
 
 def int_bytes(n, size=None):
@@ -153,4 +129,4 @@ for alg, public_pem, jwk, sign in signers():
                                                          {"x-argus-user-action": ua["user_action"]}), 201)
     print(f"{alg}: ok")
 
-print(f"signatures.py: {checks} checks passed (Ed25519, ES256, RS256 by cryptography; ES256K by coincurve)")
+print(f"signatures.py: {peer.checks} checks passed (Ed25519, ES256, RS256 by cryptography; ES256K by coincurve)")

@@ -65,8 +65,9 @@ struct MatchController {
         let threshold = try Self.threshold(input.threshold, default: MatchThresholds.verification)
         let score: Float
         let probe: (face: FaceRecord, faces: Int)
+        let compared: Subject?
         do {
-            (score, probe) = try await compare(input, request, p, in: partitions)
+            (score, probe, compared) = try await compare(input, request, p, in: partitions)
         } catch let error as APIError {
             // A session's attempt that ended before a decision is recorded with what ended it.
             if let session { try store.recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: error.code, spending: false) }
@@ -84,19 +85,17 @@ struct MatchController {
         }
         try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "verify", subject: input.subjectID,
                                    outcome: match ? "match" : "no_match", requestID: context.requestID))
-        if let subject = input.subjectID, let external = try store.subject(tenant: p.tenantID, mode: p.mode, id: subject)?.externalID ?? nil {
-            events.publish("verification.completed", tenant: p.tenantID, mode: p.mode, externalID: external,
-                           data: ["match": match, "score": Double(score), "threshold": Double(threshold), "subject_id": subject])
-        } else if let subject = input.subjectID {
-            events.publish("verification.completed", tenant: p.tenantID, mode: p.mode, externalID: nil,
-                           data: ["match": match, "score": Double(score), "threshold": Double(threshold), "subject_id": subject])
+        if let compared {
+            // Listeners of that end user (by external id) and of the whole tenant hear it.
+            events.publish("verification.completed", tenant: p.tenantID, mode: p.mode, externalID: compared.externalID,
+                           data: ["match": match, "score": Double(score), "threshold": Double(threshold), "subject_id": compared.id])
         }
         return try JSONResponse.make(VerifyResponse(match: match, score: score, threshold: threshold, probe: Self.probe(probe), subjectID: input.subjectID))
     }
 
-    /// The score of a verify request and the probe it used.
+    /// The score of a verify request, the probe it used, and the subject compared against (if any).
     private func compare(_ input: VerifyRequest, _ request: Request, _ p: Principal,
-                         in partitions: [String]? = nil) async throws -> (Float, (face: FaceRecord, faces: Int)) {
+                         in partitions: [String]? = nil) async throws -> (Float, (face: FaceRecord, faces: Int), Subject?) {
         if let subject = input.subjectID {
             guard input.imageA == nil, input.imageB == nil else { throw APIError.invalidRequest("send {subject_id, image} or {image_a, image_b}") }
             guard let s = try store.subject(tenant: p.tenantID, mode: p.mode, id: subject) else { throw APIError.notFound("subject") }
@@ -111,15 +110,15 @@ struct MatchController {
                 }
                 let probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
                 let t = try Self.template(probe.face)
-                return (try templates.map { try Gallery.verify(t, $0) }.max() ?? -1, probe)
+                return (try templates.map { try Gallery.verify(t, $0) }.max() ?? -1, probe, s)
             }
             let probe = try await faces.probe(from: try RequestBody.base64Image(input.image, "image"))
-            return (try galleries.index(tenant: p.tenantID, mode: p.mode).score(try Self.template(probe.face), subject: subject, in: partitions) ?? -1, probe)
+            return (try galleries.index(tenant: p.tenantID, mode: p.mode).score(try Self.template(probe.face), subject: subject, in: partitions) ?? -1, probe, s)
         }
         guard input.imageA != nil || input.imageB != nil else { throw APIError.invalidRequest("send {subject_id, image} or {image_a, image_b}") }
         let a = try await faces.probe(from: try RequestBody.base64Image(input.imageA, "image_a"))
         let b = try await faces.probe(from: try RequestBody.base64Image(input.imageB, "image_b"))
-        return (try Gallery.verify(try Self.template(a.face), try Self.template(b.face)), a)
+        return (try Gallery.verify(try Self.template(a.face), try Self.template(b.face)), a, nil)
     }
 
     func identify(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
