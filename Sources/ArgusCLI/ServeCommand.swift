@@ -19,6 +19,9 @@ extension Argus {
         @Option(help: "A JSON file with ServiceConfiguration fields.") var config: String?
         @Option(help: "Largest request body in bytes.") var maxBodyBytes: Int?
         @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+        @Option(help: "Analysis threads (default: one per core).") var analysisThreads: Int?
+        @Option(help: "Analysis jobs that may wait for a thread; beyond them 503 overloaded (default: 8 per thread).") var analysisQueue: Int?
+        @Option(help: "Milliseconds a job may wait for a thread before it is refused with 503 (default 10000).") var analysisDeadline: Int?
         @Flag(help: "Let anyone sign up in the console (default: by invitation only).") var openSignup = false
         @Flag(help: "Allow webhook endpoints on private and loopback addresses.") var allowPrivateWebhooks = false
 
@@ -38,6 +41,12 @@ extension Argus {
             if let port { configuration.port = port }
             if let dataDir { configuration.dataDirectory = dataDir }
             if let maxBodyBytes { configuration.maxBodyBytes = maxBodyBytes }
+            if let v = env["ARGUS_ANALYSIS_THREADS"].flatMap(Int.init) { configuration.analysisThreads = v }
+            if let v = env["ARGUS_ANALYSIS_QUEUE"].flatMap(Int.init) { configuration.analysisQueueLimit = v }
+            if let v = env["ARGUS_ANALYSIS_DEADLINE_MS"].flatMap(Int.init) { configuration.analysisDeadlineMilliseconds = v }
+            if let analysisThreads { configuration.analysisThreads = analysisThreads }
+            if let analysisQueue { configuration.analysisQueueLimit = analysisQueue }
+            if let analysisDeadline { configuration.analysisDeadlineMilliseconds = analysisDeadline }
             if openSignup { configuration.openSignup = true }
             if allowPrivateWebhooks { configuration.allowPrivateWebhooks = true }
 

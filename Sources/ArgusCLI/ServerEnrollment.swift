@@ -144,13 +144,33 @@ struct APIClient: Sendable {
             r.httpBody = body
             r.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
+        // A server that sheds load (503 `overloaded`, 429 `rate_limited`) is asked again after the
+        // Retry-After it gave (or a doubling back-off with jitter), up to `Self.retries` times; the
+        // request is idempotent on the server's side (a photo already enrolled answers 200).
+        var attempt = 0
+        while true {
+            let (status, body, retryAfter) = try Self.perform(r)
+            guard status == 503 || status == 429, attempt < Self.retries else { return (status, body) }
+            attempt += 1
+            let backoff = min(30.0, 0.25 * Double(1 << min(attempt, 7)))
+            let wait = max(retryAfter ?? 0, backoff) * Double.random(in: 0.8...1.2)
+            Thread.sleep(forTimeInterval: wait)
+        }
+    }
+
+    /// How many times a shed request is sent again before its outcome is the 503 itself.
+    static let retries = 12
+
+    private static func perform(_ r: URLRequest) throws -> (Int, [String: Any], Double?) {
         let semaphore = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: (Int, [String: Any]) = (0, [:])
+        nonisolated(unsafe) var result: (Int, [String: Any], Double?) = (0, [:], nil)
         nonisolated(unsafe) var failure: (any Error)?
         URLSession.shared.dataTask(with: r) { data, response, error in
             if let error { failure = error }
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            result = (status, (data.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }) ?? [:])
+            let http = response as? HTTPURLResponse
+            let retryAfter = (http?.value(forHTTPHeaderField: "Retry-After")).flatMap(Double.init)
+            result = (http?.statusCode ?? 0, (data.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }) ?? [:],
+                      retryAfter.map { min(max($0, 0), 60) })
             semaphore.signal()
         }.resume()
         semaphore.wait()

@@ -3,7 +3,9 @@ public import ArgusFace
 public import ArgusStore
 public import Foundation
 public import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
+import NIOCore
 public import Logging
 
 /// Opens (or creates) everything the service needs: store, keys, signing keys, models, and the
@@ -57,9 +59,10 @@ public struct ArgusServiceRuntime: Sendable {
     public func buildRouter() -> Router<ArgusRequestContext> {
         let router = Router(context: ArgusRequestContext.self)
         let metrics = ServiceMetrics()
-        let body = RequestBody(maxBytes: configuration.maxBodyBytes)
+        let body = RequestBody(maxBytes: configuration.maxBodyBytes, timeout: configuration.bodyTimeout)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: AdmissionMiddleware(faces: faces))
         router.add(middleware: AuthenticationMiddleware(store: store, tokens: tokens,
                                                         customers: CustomerTokens(store: store, maxLifetime: configuration.customerTokenMaxLifetime),
                                                         limiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst),
@@ -95,17 +98,27 @@ public struct ArgusServiceRuntime: Sendable {
     public func buildApplication(logger: Logger) -> some ApplicationProtocol {
         let live = events
         return Application(router: buildRouter(),
-                    server: .http1WebSocketUpgrade { request, channel, _ in
-                        // Only the events socket upgrades; everything else is ordinary HTTP. An address
-                        // past its failure budget gets the HTTP route's answer instead (429 with its credentials).
-                        let address = channel.remoteAddress?.ipAddress ?? "unknown"
-                        guard LiveEvents.isEventsPath(request), live.mayTry(address) else { return .dontUpgrade }
-                        return .upgrade([:], live.handler(for: request, address: address))
-                    },
+                    server: server(events: live),
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "argus"),
                     services: [WebhookDispatcher(store: store, allowPrivate: configuration.allowPrivateWebhooks, retryBase: configuration.webhookRetryBase,
                                                  giveUpAfter: configuration.webhookGiveUpAfter, disableAfter: configuration.webhookDisableAfter,
                                                  logger: logger)],
                     logger: logger)
+    }
+
+    /// HTTP/1 with the events WebSocket, behind the read deadlines (`ReadDeadlineChannel`).
+    private func server(events live: LiveEvents) -> HTTPServerBuilder {
+        let idle = TimeAmount.milliseconds(Int64(configuration.idleTimeout * 1000))
+        let head = TimeAmount.milliseconds(Int64(configuration.headTimeout * 1000))
+        let upgrade = HTTP1WebSocketUpgradeChannel.Configuration(http1: .init(idleTimeout: idle))
+        return HTTPServerBuilder { responder in
+            ReadDeadlineChannel(base: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: upgrade) { request, channel, _ in
+                // Only the events socket upgrades; everything else is ordinary HTTP. An address
+                // past its failure budget gets the HTTP route's answer instead (429 with its credentials).
+                let address = channel.remoteAddress?.ipAddress ?? "unknown"
+                guard LiveEvents.isEventsPath(request), live.mayTry(address) else { return .dontUpgrade }
+                return .upgrade([:], live.handler(for: request, address: address))
+            }, head: head)
+        }
     }
 }

@@ -183,6 +183,8 @@ public final class SQLiteStore: Store {
             throw error
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw StoreError.conflict("a uniqueness rule was broken: \(error.message ?? "constraint")")
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw StoreError.full("database: \(error.message ?? "disk full")")
         } catch let error as DatabaseError {
             throw StoreError.unavailable("database: \(error.message ?? "\(error.resultCode)")")
         } catch let error as KeyVault.Failure {

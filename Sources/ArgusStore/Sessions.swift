@@ -130,6 +130,14 @@ extension SQLiteStore {
         }
     }
 
+    public func refundAttempt(sessionID: String, outcome: String) throws {
+        try write { db in
+            try db.execute(sql: "INSERT INTO session_attempts(session_id, at, score, threshold, matched, outcome) VALUES (?,?,NULL,NULL,NULL,?)",
+                           arguments: [sessionID, Date().timeIntervalSince1970, outcome])
+            try db.execute(sql: "UPDATE sessions SET attempts = attempts - 1 WHERE id = ? AND attempts > 0", arguments: [sessionID])
+        }
+    }
+
     public func attempts(sessionID: String) throws -> [SessionAttempt] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM session_attempts WHERE session_id = ? ORDER BY id", arguments: [sessionID]).map { row in

@@ -16,13 +16,15 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case missing(String)
     /// The database could not do the work (busy past its timeout, I/O, corruption).
     case unavailable(String)
+    /// The disk is full: the write was rolled back whole; the store is usable again once there is room.
+    case full(String)
     /// A sealed value did not open: the wrong master key, or tampering.
     case sealed(String)
 
     public var description: String {
         switch self {
         case .notFound(let what): return "\(what) not found"
-        case .conflict(let why), .invalid(let why), .sessionSpent(let why), .unavailable(let why), .sealed(let why): return why
+        case .conflict(let why), .invalid(let why), .sessionSpent(let why), .unavailable(let why), .full(let why), .sealed(let why): return why
         case .sessionUnknown: return "unknown session"
         case .sessionRevoked: return "the session was revoked"
         case .missing(let path):

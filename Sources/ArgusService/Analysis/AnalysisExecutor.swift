@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 
 /// Runs CPU-heavy work (decoding, detection, embedding) on its own threads, never on Swift's
@@ -43,6 +44,11 @@ final class AnalysisExecutor: Sendable {
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
 
+    /// The analysis threads' nice value: above the event loops' (0), so that when both want a
+    /// core the loops win it and health checks, refusals and reads answer in milliseconds; when
+    /// the loops are idle the analyses have every core all the same.
+    static let niceness: Int32 = 10
+
     init(threads: Int, queueLimit: Int, deadline: Duration) {
         self.threads = max(1, threads)
         self.queueLimit = max(0, queueLimit)
@@ -57,6 +63,9 @@ final class AnalysisExecutor: Sendable {
 
     /// Jobs waiting and running now (for metrics and tests).
     var load: (waiting: Int, running: Int) { state.withLock { ($0.waiting, $0.running) } }
+
+    /// True when a job submitted now would be refused as `overloaded`.
+    var isFull: Bool { state.withLock { s in s.stopped || s.waiting >= queueLimit + max(0, threads - s.running) } }
 
     /// Runs `work` on an analysis thread and returns its result.
     /// - Throws: `Refusal` when it was not run, or whatever `work` threw.
@@ -98,6 +107,8 @@ final class AnalysisExecutor: Sendable {
     }
 
     private func work() {
+        // On Linux the nice value is per thread, and `who` 0 is the calling thread.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
         while true {
             wake.wait()
             let next = state.withLock { s -> Job? in

@@ -16,9 +16,19 @@ struct FaceAnalysisService: Sendable {
         self.pipeline = pipeline.with(options: options)
         decoder = ImageDecoder(options: .init(maxPixels: configuration.maxImagePixels))
         let threads = configuration.analysisThreads > 0 ? configuration.analysisThreads : ProcessInfo.processInfo.activeProcessorCount
-        executor = AnalysisExecutor(threads: threads, queueLimit: configuration.analysisQueueLimit,
+        let queue = configuration.analysisQueueLimit > 0 ? configuration.analysisQueueLimit : 8 * threads
+        executor = AnalysisExecutor(threads: threads, queueLimit: queue,
                                     deadline: .milliseconds(configuration.analysisDeadlineMilliseconds))
     }
+
+    /// Refuses at once (503 `overloaded`, before the body is read or anything is spent) when the
+    /// analysis queue is full; a request admitted here may still be refused by the executor if
+    /// others filled the queue meanwhile.
+    func admit() throws {
+        if executor.isFull { throw APIError.overloaded }
+    }
+
+    var isFull: Bool { executor.isFull }
 
     /// The face to enrol under `policy`.
     func enrollmentFace(from bytes: [UInt8], policy: FacePipeline.EnrollmentPolicy = .single, minFaceSize: Int? = nil) async throws -> FaceRecord {

@@ -24,11 +24,18 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     /// Largest image, in pixels, the API decodes (the CLI allows 40 MP): with `analysisThreads`
     /// it bounds decode memory (about 3 bytes a pixel for each image being decoded).
     public var maxImagePixels = 25_000_000
-    /// Threads of the analysis executor (0: one per core), jobs that may wait for one, and how
-    /// long a job may wait before it is refused with 503 `overloaded`.
+    /// Threads of the analysis executor (0: one per core), jobs that may wait for one (0: eight
+    /// per thread, about 0.7 s of queue on this machine's 2 cores) and how long a job may wait
+    /// before it is refused with 503 `overloaded` (and never analysed).
     public var analysisThreads = 0
-    public var analysisQueueLimit = 64
-    public var analysisDeadlineMilliseconds = 30_000
+    public var analysisQueueLimit = 0
+    public var analysisDeadlineMilliseconds = 10_000
+    /// Read timeouts, in seconds: a connection's first request head must arrive whole within
+    /// `headTimeout`, an idle keep-alive connection (or a later head) is closed after `idleTimeout`,
+    /// and a request body must arrive whole within `bodyTimeout` (408 `request_timeout`).
+    public var headTimeout = 10.0
+    public var idleTimeout = 30.0
+    public var bodyTimeout = 60.0
     /// Webhook targets on private and loopback addresses (`--allow-private-webhooks`; tests use loopback).
     public var allowPrivateWebhooks = false
     /// Webhook retries: the first delay (doubling, at most an hour), how long an event is retried, and
@@ -52,7 +59,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case host, port, dataDirectory, modelsDirectory, maxBodyBytes, sessionDefaultTTL, sessionMaxTTL, sessionMaxAttempts
         case signingKeyRotation, rateLimitPerSecond, rateLimitBurst, authFailuresPerSecond, authFailureBurst, maxImagePixels
-        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, issuer, audience, userActionLifetime, openSignup, secureCookies, customerTokenMaxLifetime, allowPrivateWebhooks, webhookRetryBase, webhookGiveUpAfter, webhookDisableAfter
+        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, headTimeout, idleTimeout, bodyTimeout, issuer, audience, userActionLifetime, openSignup, secureCookies, customerTokenMaxLifetime, allowPrivateWebhooks, webhookRetryBase, webhookGiveUpAfter, webhookDisableAfter
     }
 
     /// A config file names only what it changes: absent fields keep their defaults, so files
@@ -71,6 +78,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         try take(.authFailuresPerSecond, \.authFailuresPerSecond); try take(.authFailureBurst, \.authFailureBurst)
         try take(.maxImagePixels, \.maxImagePixels); try take(.analysisThreads, \.analysisThreads)
         try take(.analysisQueueLimit, \.analysisQueueLimit); try take(.analysisDeadlineMilliseconds, \.analysisDeadlineMilliseconds)
+        try take(.headTimeout, \.headTimeout); try take(.idleTimeout, \.idleTimeout); try take(.bodyTimeout, \.bodyTimeout)
         try take(.userActionLifetime, \.userActionLifetime)
         try take(.openSignup, \.openSignup); try take(.secureCookies, \.secureCookies)
         try take(.customerTokenMaxLifetime, \.customerTokenMaxLifetime)

@@ -28,7 +28,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         if !requestID.isEmpty { headers[.argusRequestID] = requestID }
-        if status == .tooManyRequests || status == .serviceUnavailable { headers[.retryAfter] = "1" }
+        if status == .tooManyRequests || status == .serviceUnavailable || status.code == 507 { headers[.retryAfter] = "1" }
+        // A body that did not arrive in time is still unread on the socket: the connection ends here.
+        if status == .requestTimeout { headers[.connection] = "close" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -83,6 +85,12 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         APIError(.unprocessableContent, type: "face_error", code: code, message)
     }
     /// The store could not do the work (busy past its timeout, I/O): nothing was changed.
+    static func requestTimeout(_ seconds: Double) -> APIError {
+        APIError(.requestTimeout, type: "invalid_request_error", code: "request_timeout",
+                 "The request body did not arrive within \(Int(seconds)) seconds")
+    }
+    static let storageFull = APIError(.init(code: 507, reasonPhrase: "Insufficient Storage"), type: "api_error", code: "storage_full",
+                                      "The server's disk is full; nothing was written; retry later")
     static let storeUnavailable = APIError(.serviceUnavailable, type: "api_error", code: "store_unavailable", "The store is unavailable; retry later")
     static let internalError = APIError(.internalServerError, type: "api_error", code: "internal_error", "Internal error")
 }

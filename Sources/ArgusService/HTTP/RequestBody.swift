@@ -7,11 +7,27 @@ import NIOCore
 /// `invalid_request` naming the field and what was expected.
 struct RequestBody: Sendable {
     let maxBytes: Int
+    /// The whole body must arrive within this many seconds, however its bytes are spaced (408).
+    var timeout: Double = 60
+
+    struct TimedOut: Error {}
 
     func bytes(_ request: Request) async throws -> [UInt8] {
         do {
-            let buffer = try await request.body.collect(upTo: maxBytes)
+            let (body, limit, seconds) = (request.body, maxBytes, timeout)
+            let buffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask { try await body.collect(upTo: limit) }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let buffer = first else { throw TimedOut() }
+                return buffer
+            }
             return Array(buffer.readableBytesView)
+        } catch is TimedOut {
+            throw APIError.requestTimeout(timeout)
         } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge(maxBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {

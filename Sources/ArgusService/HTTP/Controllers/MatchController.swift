@@ -38,6 +38,7 @@ struct MatchController {
 
     func verify(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try context.principal()
+        try faces.admit()
         var input = try await body.decode(VerifyRequest.self, from: request)
         var session: SessionRecord?
         if case .session(let claims) = p.kind {
@@ -70,7 +71,7 @@ struct MatchController {
             (score, probe, compared) = try await compare(input, request, p, in: partitions)
         } catch let error as APIError {
             // A session's attempt that ended before a decision is recorded with what ended it.
-            if let session { try store.recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: error.code, spending: false) }
+            if let session { try store.endAttempt(session, refusedWith: error) }
             throw error
         }
         let match = score >= threshold
@@ -123,6 +124,7 @@ struct MatchController {
 
     func identify(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try context.principal()
+        try faces.admit()
         let input = try await body.decode(IdentifyRequest.self, from: request)
         let topK = input.topK ?? 5
         guard (1...100).contains(topK) else { throw APIError.invalidRequest("top_k: expected 1…100") }

@@ -127,6 +127,7 @@ struct SubjectsController {
         let sessionRefusal = APIError.invalidRequest("a session or customer token sends the image only (gallery, dedup, largest_face and min_face_size are not allowed)")
         if p.isEndUserToken, !request.uri.queryParameters.isEmpty { throw sessionRefusal }
         guard let subject = try store.subject(tenant: p.tenantID, mode: p.mode, id: id) else { throw APIError.notFound("subject") }
+        try faces.admit()
         let input = try await body.image(request)
         let parameters = request.uri.queryParameters
         var options = try EnrolmentOptions(query: { parameters.get($0) }, fields: input.fields)
@@ -159,7 +160,7 @@ struct SubjectsController {
         } catch let error as APIError {
             try store.audit(AuditEntry(tenant: p.tenantID, mode: p.mode, credential: p.credentialID, operation: "faces.enroll", subject: id, outcome: error.code,
                                        requestID: context.requestID))
-            if let session { try store.recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: error.code, spending: false) }
+            if let session { try store.endAttempt(session, refusedWith: error) }
             throw error
         }
         let index = galleries.index(tenant: p.tenantID, mode: p.mode)
@@ -196,7 +197,7 @@ struct SubjectsController {
         let wrapper = try PublicKeys.Wrapper(alg: appKey.alg, pem: appKey.publicKeyPEM)
         let face: FaceRecord
         do { face = try await faces.enrollmentFace(from: bytes, policy: options.policy, minFaceSize: options.minFaceSize) } catch let error as APIError {
-            if let session { try store.recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: error.code, spending: false) }
+            if let session { try store.endAttempt(session, refusedWith: error) }
             throw error
         }
         let key = Data(Secrets.randomBytes(32))

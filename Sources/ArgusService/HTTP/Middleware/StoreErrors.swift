@@ -11,7 +11,20 @@ extension APIError {
         case .sessionRevoked: self = .revokedCredentials
         case .sessionSpent(let why): self = .sessionSpent(why)
         case .unavailable: self = .storeUnavailable
+        case .full: self = .storageFull
         case .missing, .sealed: self = .internalError
+        }
+    }
+}
+
+extension Store {
+    /// Ends a session's claimed attempt that an error ended before a decision: shed by the server
+    /// (`overloaded`: nothing was analysed) it is given back, otherwise it counts with its outcome.
+    func endAttempt(_ session: SessionRecord, refusedWith error: APIError) throws {
+        if error.code == APIError.overloaded.code {
+            try refundAttempt(sessionID: session.id, outcome: error.code)
+        } else {
+            try recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: error.code, spending: false)
         }
     }
 }

@@ -1,0 +1,80 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+
+/// Read timeouts a slow client cannot stretch.
+///
+/// * The first request head of a connection must arrive whole within `head` of the connection
+///   opening (a client trickling header bytes one at a time is disconnected). This guards the
+///   stretch Hummingbird's own idle timer does not: its handler joins the pipeline only after
+///   the first head has been parsed (the WebSocket upgrade path parses it first).
+/// * Later heads, and a connection left idle between requests, are bounded by the HTTP/1 idle
+///   timeout (`HTTP1Channel.Configuration.idleTimeout`), which counts from the last complete part.
+/// * Bodies are bounded by `RequestBody`'s deadline, however slowly their bytes arrive.
+struct ReadDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Base.Value
+    let base: Base
+    let head: TimeAmount
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(FirstHeadDeadlineHandler(deadline: head), position: .first)
+        }.flatMap { base.setup(channel: channel, logger: logger) }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}
+
+/// Closes the connection unless the bytes of one whole request head (up to its blank line)
+/// arrive within `deadline`; then steps out of the pipeline. It only scans for CRLFCRLF, so
+/// it costs a pass over the head's bytes and nothing afterwards.
+final class FirstHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let deadline: TimeAmount
+    private var timer: Scheduled<Void>?
+    /// The last bytes seen, to find a CRLFCRLF split across reads.
+    private var tail: UInt32 = 0
+    private var done = false
+    private var removed = false
+
+    init(deadline: TimeAmount) {
+        self.deadline = deadline
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loop = context.eventLoop.assumeIsolated()
+        timer = loop.scheduleTask(in: deadline) { [weak self] in
+            guard let self, !self.done else { return }
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !done {
+            let buffer = unwrapInboundIn(data)
+            for byte in buffer.readableBytesView {
+                tail = (tail << 8) | UInt32(byte)
+                if tail == 0x0D0A_0D0A {
+                    done = true
+                    break
+                }
+            }
+        }
+        context.fireChannelRead(data)
+        if done && !removed {
+            removed = true
+            timer?.cancel()
+            timer = nil
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+    }
+}
