@@ -6,11 +6,12 @@ SHELL := /bin/bash
 APT_PACKAGES := pkg-config libopenblas-dev libjpeg-dev libpng-dev libsqlite3-dev libsecp256k1-dev curl
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: help deps models build release test serve bench fuzz-api
+.PHONY: help deps models build release test serve bench fuzz fuzz-api
 
 help:
 	@echo "make serve   install what is missing, build release, start the server on 127.0.0.1:8080"
 	@echo "make test    install what is missing, build, run the test suite"
+	@echo "make fuzz    libFuzzer: 1,000,000 executions of each harness (JPEG, PNG, dlib model loaders)"
 	@echo "make fuzz-api  fuzz the live API from its OpenAPI document (schemathesis; part of make test)"
 	@echo "make bench   run the Swift benchmarks (Benchmarks/) and the anchor scripts side by side"
 
@@ -42,6 +43,12 @@ test: deps models
 	scripts/peer-customer-tokens .build/debug/argus
 	scripts/peer-webhooks .build/debug/argus
 	scripts/browser-tests .build/debug/argus
+	scripts/fault-tests .build/debug/argus
+	scripts/fuzz 45
+
+# libFuzzer harnesses (Fuzz/): a million executions each; `make test` runs them 45 s each.
+fuzz: deps models
+	scripts/fuzz 1000000x
 
 # schemathesis against a live `argus serve`, from /openapi.json (installed with pip when missing).
 fuzz-api: build models

@@ -47,7 +47,7 @@ final class AnalysisExecutor: Sendable {
     /// The analysis threads' nice value: above the event loops' (0), so that when both want a
     /// core the loops win it and health checks, refusals and reads answer in milliseconds; when
     /// the loops are idle the analyses have every core all the same.
-    static let niceness: Int32 = 10
+    static let niceness: Int32 = 5
 
     init(threads: Int, queueLimit: Int, deadline: Duration) {
         self.threads = max(1, threads)

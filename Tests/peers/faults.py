@@ -1,0 +1,558 @@
+#!/usr/bin/env python3
+"""Faults against a real `argus serve`, each a test (run by scripts/fault-tests, part of make test):
+
+  kill9     SIGKILL at a random moment during concurrent HTTP enrolment by several clients,
+            repeated (20 trials by default); after each restart every acknowledged face is
+            there, no photo is stored twice on a subject (the clients then send again what was
+            not acknowledged, as `argus enroll` does on a re-run), every stored face is searchable
+            and SQLite's integrity check passes.
+  slow      a head trickled a byte at a time is cut at the head timeout; a body trickled a byte
+            at a time gets 408 at the body timeout; meanwhile /healthz answers at once.
+  overload  a full analysis queue answers 503 `overloaded` with Retry-After, fast, before any
+            credential check; a session token's attempt shed so is given back.
+  diskfull  the data directory on a small tmpfs filled up: enrolment answers 507 `storage_full`
+            (or 503), nothing half-written; once space returns it enrols again and the store
+            survives a restart whole.
+  hostile   a PNG declaring 60000×60000, a PNG decompression bomb, a progressive JPEG with
+            thousands of scans: each refused (422 `invalid_image`) fast, resident memory bounded.
+
+  faults.py BIN MODELS FACES [--only NAME,...] [--trials N]
+"""
+import argparse
+import base64
+import concurrent.futures
+import http.client
+import io
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+
+ARGS = None
+LOGS = tempfile.mkdtemp(prefix="argus-fault-logs-")
+FAILURES = []
+CHECKS = [0]
+
+
+def check(what, ok, detail=""):
+    CHECKS[0] += 1
+    if not ok:
+        FAILURES.append(f"{what}: {detail}")
+        print(f"FAIL {what}: {detail}", flush=True)
+    return ok
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, data, port=None, config=None, extra=()):
+        self.data, self.port = data, port or free_port()
+        self.config, self.extra = config, list(extra)
+        self.proc = None
+
+    def start(self, log="serve.log"):
+        args = [ARGS.bin, "serve", "--data-dir", self.data, "--port", str(self.port), "--models", ARGS.models,
+                "--log-level", "warning"] + self.extra
+        if self.config:
+            path = os.path.join(tempfile.gettempdir(), f"argus-faults-{self.port}.json")
+            with open(path, "w") as f:
+                json.dump(self.config, f)
+            args += ["--config", path]
+        # Logs live outside the data directory (whose disk a test may fill).
+        self.log = os.path.join(LOGS, f"{self.port}-{log}")
+        self.proc = subprocess.Popen(args, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {open(self.log).read()[-2000:]}")
+            try:
+                if self.get("/healthz", timeout=1)[0] == 200:
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not become healthy")
+
+    def first_key(self):
+        m = re.search(r"sk_test_[A-Za-z0-9]+", open(self.log).read())
+        return m.group(0) if m else None
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def rss_kb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def call(self, method, path, key=None, body=None, ctype="application/json", timeout=120, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        h = {"Content-Type": ctype}
+        if key:
+            h["Authorization"] = f"Bearer {key}"
+        h.update(headers or {})
+        data = json.dumps(body).encode() if isinstance(body, dict) else body
+        try:
+            c.request(method, path, body=data, headers=h)
+            r = c.getresponse()
+            raw = r.read()
+            try:
+                parsed = json.loads(raw or b"{}")
+            except ValueError:
+                parsed = {"_raw": raw[:200].decode(errors="replace")}
+            return r.status, parsed, dict(r.getheaders())
+        finally:
+            c.close()
+
+    def get(self, path, key=None, timeout=30):
+        s, b, _ = self.call("GET", path, key, timeout=timeout)
+        return s, b
+
+
+def photos(limit):
+    out = []
+    for name in sorted(os.listdir(ARGS.faces)):
+        d = os.path.join(ARGS.faces, name)
+        for f in sorted(os.listdir(d)):
+            out.append((name, os.path.join(d, f)))
+    random.Random(7).shuffle(out)
+    return out[:limit]
+
+
+def code(body):
+    return (body.get("error") or {}).get("code")
+
+
+# --- kill -9 during concurrent enrolment -------------------------------------------------------
+
+def kill9():
+    root = tempfile.mkdtemp(prefix="argus-kill9-")
+    data = os.path.join(root, "data")
+    server = Server(data).start()
+    key = server.first_key()
+    clients = 3
+    pool = photos(clients * 24)
+    # Each client owns one subject per identity it sends, and remembers what was acknowledged.
+    subjects = {}
+    for identity in sorted({i for i, _ in pool}):
+        s, b, _ = server.call("POST", "/v1/subjects", key, {"external_id": identity})
+        assert s == 201, (s, b)
+        subjects[identity] = b["id"]
+    acknowledged = {}  # face id -> (subject, path)
+    sent_ok = {}  # path -> face id
+    lock = threading.Lock()
+    refused = {}
+    shares = [pool[i::clients] for i in range(clients)]
+    rng = random.Random(int(os.environ.get("ARGUS_FAULT_SEED", "1")))
+
+    def client(share, stop):
+        for identity, path in share:
+            if stop.is_set():
+                return
+            with lock:
+                if path in sent_ok:
+                    continue
+            try:
+                s, b, _ = server.call("POST", f"/v1/subjects/{subjects[identity]}/faces?largest_face=true", key,
+                                      open(path, "rb").read(), ctype="image/jpeg", timeout=60)
+            except OSError as e:
+                if not stop.is_set():
+                    print(f"kill9: client error before the kill: {e!r}", flush=True)
+                return  # the server went away mid-request: not acknowledged
+            if s in (200, 201):
+                with lock:
+                    if s == 201:
+                        acknowledged[b["id"]] = (subjects[identity], path)
+                    sent_ok[path] = b["id"]
+            else:
+                with lock:
+                    refused[s] = refused.get(s, 0) + 1
+                if s not in (422, 503):
+                    check("kill9: enrolment answer", False, f"{s} {b}")
+
+    for trial in range(ARGS.trials):
+        stop = threading.Event()
+        threads = [threading.Thread(target=client, args=(share, stop)) for share in shares]
+        for t in threads:
+            t.start()
+        time.sleep(rng.uniform(0.3, 2.5))
+        stop.set()
+        server.kill9()
+        for t in threads:
+            t.join()
+        server = Server(data, port=server.port).start(log=f"trial{trial}.log")
+        # Every acknowledged face is there, on its subject.
+        missing = []
+        listed = {}
+        for identity, sid in subjects.items():
+            s, b = server.get(f"/v1/subjects/{sid}", key)
+            check("kill9: subject readable", s == 200, f"{s} {b}")
+            listed[sid] = set(b.get("faces", []))
+        for face, (sid, path) in acknowledged.items():
+            if face not in listed.get(sid, set()):
+                missing.append(face)
+        check(f"kill9 trial {trial}: every acknowledged face is there", not missing, f"missing {missing}")
+        # No photo twice on a subject; nothing half-written: every stored face is in the gallery.
+        db = sqlite3.connect(f"file:{os.path.join(data, 'argus.sqlite')}?mode=ro", uri=True)
+        dup = db.execute("SELECT subject_id, image_sha256, COUNT(*) FROM faces WHERE image_sha256 IS NOT NULL "
+                         "GROUP BY subject_id, image_sha256 HAVING COUNT(*) > 1").fetchall()
+        stored = db.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+        integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+        db.close()
+        check(f"kill9 trial {trial}: no photo stored twice", not dup, str(dup))
+        check(f"kill9 trial {trial}: integrity", integrity == "ok", integrity)
+        held = sum(len(v) for v in listed.values())
+        check(f"kill9 trial {trial}: every stored face is listed on its subject", held == stored, f"listed {held}, stored {stored}")
+        print(f"kill9 trial {trial}: {len(acknowledged)} acknowledged so far, {stored} stored, refused {refused}", flush=True)
+    # Finally every photo is sent until acknowledged: then each is stored exactly once.
+    stop = threading.Event()
+    threads = [threading.Thread(target=client, args=(share, stop)) for share in shares]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db = sqlite3.connect(f"file:{os.path.join(data, 'argus.sqlite')}?mode=ro", uri=True)
+    stored = db.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+    db.close()
+    check("kill9: the trials acknowledged enrolments", len(acknowledged) >= ARGS.trials, f"{len(acknowledged)} acknowledged")
+    check("kill9: after the last re-run every acknowledged photo is stored exactly once", stored == len(set(sent_ok.values())),
+          f"stored {stored}, distinct acknowledged {len(set(sent_ok.values()))}")
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+# --- slow clients ------------------------------------------------------------------------------
+
+def slow():
+    root = tempfile.mkdtemp(prefix="argus-slow-")
+    server = Server(os.path.join(root, "data"), config={"headTimeout": 2, "idleTimeout": 3, "bodyTimeout": 3}).start()
+    key = server.first_key()
+
+    def trickle(payload, interval, limit):
+        """Sends `payload` a byte per `interval`; returns (seconds until the server answered or closed, what it said)."""
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.settimeout(interval)
+        t0 = time.time()
+        got = b""
+        try:
+            for byte in payload:
+                try:
+                    s.sendall(bytes([byte]))
+                except OSError:
+                    break
+                try:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    got += chunk
+                    if b"\r\n\r\n" in got:
+                        break
+                except socket.timeout:
+                    pass
+                if time.time() - t0 > limit:
+                    break
+        finally:
+            s.close()
+        return time.time() - t0, got
+
+    holders = []
+    head = b"GET /v1/ping HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key.encode() + b"\r\nX-Pad: " + b"a" * 200 + b"\r\n\r\n"
+    results = {}
+
+    def head_case():
+        results["head"] = trickle(head, 0.2, 20)
+
+    def body_case():
+        hdr = (f"POST /v1/subjects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+               f"Content-Length: 400\r\n\r\n").encode()
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.sendall(hdr)
+        s.settimeout(0.2)
+        t0, got = time.time(), b""
+        for byte in (b'{"external_id": "' + b"x" * 380 + b'"}'):
+            try:
+                s.sendall(bytes([byte]))
+            except OSError:
+                break
+            try:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+                if b"\r\n\r\n" in got:
+                    break
+            except socket.timeout:
+                pass
+            if time.time() - t0 > 20:
+                break
+        s.close()
+        results["body"] = (time.time() - t0, got)
+
+    for fn in (head_case, body_case):
+        for _ in range(10):  # ten slow clients of each kind at once
+            t = threading.Thread(target=fn)
+            t.start()
+            holders.append(t)
+    # Meanwhile the server answers everyone else at once.
+    latencies = []
+    for _ in range(20):
+        t0 = time.time()
+        s, _ = server.get("/healthz", timeout=5)
+        latencies.append(time.time() - t0)
+        check("slow: /healthz answers while slow clients hold connections", s == 200)
+        time.sleep(0.1)
+    for t in holders:
+        t.join()
+    took, got = results["head"]
+    check("slow: a trickled head is cut at the head timeout (2 s)", 1.5 <= took <= 6 and b"200 OK" not in got, f"{took:.1f}s {got[:80]!r}")
+    took, got = results["body"]
+    check("slow: a trickled body gets 408 request_timeout at the body timeout (3 s)",
+          2.5 <= took <= 8 and b" 408 " in got.split(b"\r\n", 1)[0], f"{took:.1f}s {got[:120]!r}")
+    check("slow: /healthz p100 under 0.5 s meanwhile", max(latencies) < 0.5, f"{max(latencies):.3f}s")
+    # An idle keep-alive connection is closed after the idle timeout.
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.settimeout(10)
+    t0 = time.time()
+    data = s.recv(4096)
+    closed = None
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            closed = time.time() - t0
+            break
+    s.close()
+    check("slow: an idle keep-alive connection is closed after the idle timeout (3 s)", b"200" in data and closed is not None and closed < 8,
+          f"closed after {closed}")
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+# --- overload ----------------------------------------------------------------------------------
+
+def overload():
+    root = tempfile.mkdtemp(prefix="argus-overload-")
+    server = Server(os.path.join(root, "data"), extra=["--analysis-threads", "1", "--analysis-queue", "1", "--analysis-deadline", "60000"]).start()
+    key = server.first_key()
+    s, b, _ = server.call("POST", "/v1/subjects", key, {"external_id": "hugo"})
+    subject = b["id"]
+    probe = open(os.path.join(ARGS.faces, "Hugo_Chavez", "0001.jpg"), "rb").read()
+    s, b, _ = server.call("POST", f"/v1/subjects/{subject}/faces", key, probe, ctype="image/jpeg")
+    check("overload: enrol", s == 201, f"{s} {b}")
+    body = {"image": base64.b64encode(open(os.path.join(ARGS.faces, "Hugo_Chavez", "0002.jpg"), "rb").read()).decode()}
+    # Fill the one thread and the one queue slot with slow work (several identifies), then ask more.
+    answers = []
+
+    hold = [0.0]
+
+    def identify():
+        # Keeps asking (without backing off) until `hold` passes: the queue stays full meanwhile.
+        while True:
+            answers.append(server.call("POST", "/v1/identify", key, body, timeout=120))
+            if time.time() > hold[0]:
+                return
+
+    hold[0] = time.time() + 2
+    busy = [threading.Thread(target=identify) for _ in range(6)]
+    for t in busy:
+        t.start()
+    time.sleep(0.3)
+    t0 = time.time()
+    s, b, h = server.call("POST", "/v1/identify", key, body)
+    took = time.time() - t0
+    check("overload: a full queue answers 503 overloaded", s == 503 and code(b) == "overloaded", f"{s} {b}")
+    check("overload: with Retry-After", "Retry-After" in h or "retry-after" in h, str(h))
+    check("overload: within 100 ms", took < 0.1, f"{took * 1000:.0f} ms")
+    s, b, _ = server.call("POST", "/v1/identify", "sk_test_not_a_key", body)
+    check("overload: shed before the credential is even checked", s == 503 and code(b) == "overloaded", f"{s} {b}")
+    # A session token shed by the full queue keeps its attempts.
+    s, sess, _ = server.call("POST", "/v1/sessions", key, {"purpose": "verify", "subject_id": subject, "customer_ref": "phone-1"})
+    check("overload: session created", s == 201, f"{s} {sess}")
+    token = sess.get("token")
+    for t in busy:
+        t.join()
+    hold[0] = time.time() + 3
+    busy = [threading.Thread(target=identify) for _ in range(6)]
+    for t in busy:
+        t.start()
+    time.sleep(0.3)
+    shed = 0
+    for _ in range(5):
+        s, b, _ = server.call("POST", "/v1/verify", token, {"subject_id": subject, "image": body["image"]})
+        shed += s == 503
+    for t in busy:
+        t.join()
+    check("overload: session verifies shed while busy", shed >= 3, f"{shed} of 5 shed")
+    s, b, _ = server.call("POST", "/v1/verify", token, {"subject_id": subject, "image": body["image"]})
+    check("overload: the token still works after being shed (attempts given back)", s == 200 and b.get("match") is True, f"{s} {b}")
+    statuses = sorted({a[0] for a in answers})
+    check("overload: the busy requests got answers (200 or 503)", set(statuses) <= {200, 503} and 200 in statuses, str(statuses))
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+# --- disk full ---------------------------------------------------------------------------------
+
+def diskfull():
+    root = tempfile.mkdtemp(prefix="argus-diskfull-")
+    mnt = os.path.join(root, "small")
+    os.makedirs(mnt)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", mnt], capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"diskfull: skipped, cannot mount a tmpfs here ({r.stderr.strip()}; needs root)")
+        return
+    try:
+        data = os.path.join(mnt, "data")
+        server = Server(data).start()
+        key = server.first_key()
+        s, b, _ = server.call("POST", "/v1/subjects", key, {"external_id": "before"})
+        subject = b["id"]
+        images = [p for _, p in photos(40)]
+        enrolled = []
+        for p in images[:3]:
+            s, b, _ = server.call("POST", f"/v1/subjects/{subject}/faces?largest_face=true", key, open(p, "rb").read(), ctype="image/jpeg")
+            if s == 201:
+                enrolled.append(b["id"])
+        check("diskfull: enrolments before the disk fills", len(enrolled) >= 1, str(enrolled))
+        # Fill the file system to the last block.
+        filler = os.path.join(mnt, "filler")
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * (1 << 16))
+                    f.flush()
+            except OSError:
+                pass
+        refusals = []
+        for p in images[3:15]:
+            s, b, _ = server.call("POST", f"/v1/subjects/{subject}/faces?largest_face=true", key, open(p, "rb").read(), ctype="image/jpeg")
+            if s == 201:
+                enrolled.append(b["id"])  # a page the database still had room for
+            else:
+                refusals.append((s, code(b)))
+        check("diskfull: enrolment on a full disk is refused with a clear error",
+              bool(refusals) and all(x in ((507, "storage_full"), (503, "store_unavailable")) for x in refusals),
+              str(refusals))
+        s, b = server.get(f"/v1/subjects/{subject}", key)
+        check("diskfull: reads still answer on a full disk", s == 200 and set(enrolled) <= set(b.get("faces", [])), f"{s} {b}")
+        os.remove(filler)
+        s, b, _ = server.call("POST", f"/v1/subjects/{subject}/faces?largest_face=true", key, open(images[20], "rb").read(), ctype="image/jpeg")
+        check("diskfull: once space returns, enrolment works again", s in (201, 422), f"{s} {b}")
+        if s == 201:
+            enrolled.append(b["id"])
+        server.stop()
+        server = Server(data, port=server.port).start(log="again.log")
+        s, b = server.get(f"/v1/subjects/{subject}", key)
+        check("diskfull: after a restart every acknowledged face is there", s == 200 and set(enrolled) <= set(b.get("faces", [])),
+              f"{s} {b} {enrolled}")
+        db = sqlite3.connect(f"file:{os.path.join(data, 'argus.sqlite')}?mode=ro", uri=True)
+        check("diskfull: integrity", db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+        stored = db.execute("SELECT COUNT(*) FROM faces WHERE subject_id = ?", (subject,)).fetchone()[0]
+        db.close()
+        check("diskfull: nothing unacknowledged was kept", stored == len(enrolled), f"stored {stored}, acknowledged {len(enrolled)}")
+        server.stop()
+    finally:
+        subprocess.run(["umount", "-l", mnt])
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- hostile images ----------------------------------------------------------------------------
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png(width, height, idat):
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b""))
+
+
+def progressive_jpeg_with_scans(n):
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (120, 80, 60)).save(buf, "JPEG", progressive=True, quality=90)
+    data = buf.getvalue()
+    # Repeat the last scan (its SOS segment and entropy-coded data) until there are `n` scans.
+    last = data.rfind(b"\xff\xda")
+    scan = data[last:-2]
+    return data[:-2] + scan * n + b"\xff\xd9"
+
+
+def hostile():
+    root = tempfile.mkdtemp(prefix="argus-hostile-")
+    server = Server(os.path.join(root, "data")).start()
+    key = server.first_key()
+    s, b, _ = server.call("POST", "/v1/subjects", key, {"external_id": "x"})
+    subject = b["id"]
+    # A deflate stream of 400 MP of zeros is about 400 KB; of 25 MP (the limit), about 25 KB.
+    bomb_rows = zlib.compress(b"\0" * ((20000 + 1) * 20000), 9)
+    cases = [
+        ("a PNG declaring 60000×60000", png(60000, 60000, zlib.compress(b"\0" * 1024))),
+        ("a PNG decompression bomb (20000×20000 of zeros in 400 KB)", png(20000, 20000, bomb_rows)),
+        ("a progressive JPEG with 5000 scans", progressive_jpeg_with_scans(5000)),
+    ]
+    before = server.rss_kb()
+    for what, blob in cases:
+        for route, kwargs in (("enrol", dict(method="POST", path=f"/v1/subjects/{subject}/faces", body=blob,
+                                             ctype="image/png" if blob[:4] == b"\x89PNG" else "image/jpeg")),
+                              ("identify", dict(method="POST", path="/v1/identify", body={"image": base64.b64encode(blob).decode()}))):
+            t0 = time.time()
+            s, b, _ = server.call(kwargs["method"], kwargs["path"], key, kwargs["body"], ctype=kwargs.get("ctype", "application/json"))
+            took = time.time() - t0
+            check(f"hostile: {what} ({route}) is refused as invalid_image", s == 422 and code(b) == "invalid_image", f"{s} {b}")
+            check(f"hostile: {what} ({route}) is refused fast", took < 2.0, f"{took:.2f}s")
+    after = server.rss_kb()
+    check("hostile: resident memory bounded (grew < 200 MB)", after - before < 200_000, f"{before} kB → {after} kB")
+    s, b = server.get(f"/v1/subjects/{subject}", key)
+    check("hostile: nothing was enrolled", s == 200 and b.get("faces") == [], f"{s} {b}")
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bin")
+    ap.add_argument("models")
+    ap.add_argument("faces")
+    ap.add_argument("--only", default="overload,slow,hostile,diskfull,kill9")
+    ap.add_argument("--trials", type=int, default=20)
+    ARGS = ap.parse_args()
+    for name in ARGS.only.split(","):
+        t0 = time.time()
+        globals()[name]()
+        print(f"faults: {name} done in {time.time() - t0:.0f} s", flush=True)
+    if FAILURES:
+        print(f"faults: {len(FAILURES)} of {CHECKS[0]} checks failed")
+        sys.exit(1)
+    print(f"faults: {CHECKS[0]} checks held")
+
+
+if __name__ == "__main__":
+    main()
