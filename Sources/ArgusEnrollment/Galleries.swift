@@ -41,6 +41,9 @@ public final class Galleries: Sendable {
             if loaded % 4096 == 0 { try flush() }
         }
         try flush()
+        for index in indexes.withLock({ Array($0.values) }) { index.shrinkToFit() }
+        // The rows read and opened on the way were freed in many small pieces: hand them back.
+        SubjectIndex.releaseFreedMemory()
         return loaded
     }
 

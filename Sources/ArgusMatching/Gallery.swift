@@ -53,13 +53,17 @@ public final class Gallery: @unchecked Sendable {
         }
         try lock.withWriteLock { () throws(MatchingError) in
             for entry in entries where ids.row(of: entry.id) != nil { throw .duplicateID(entry.id) }
-            store.reserve(store.count + entries.count)
-            ids.reserve(store.count + entries.count)
+            store.grow(toFit: store.count + entries.count)
             for (entry, row) in zip(entries, rows) {
                 row.withUnsafeBufferPointer { _ = store.append($0) }
                 ids.append(entry.id)
             }
         }
+    }
+
+    /// Gives back spare row capacity (after a bulk load).
+    public func shrinkToFit() {
+        lock.withWriteLock { store.shrinkToFit() }
     }
 
     /// Removes `id` in O(1). - Returns: whether it was present.

@@ -1,4 +1,5 @@
 import Synchronization
+private import CArgusKernels
 
 /// One subject and its best face's score.
 public struct SubjectMatch: Sendable, Equatable, Hashable {
@@ -54,6 +55,14 @@ public final class SubjectIndex: Sendable {
             }
         }
     }
+
+    /// Gives back spare capacity of every partition (after a bulk load).
+    public func shrinkToFit() {
+        for gallery in maps.withLock({ Array($0.partitions.values) }) { gallery.shrinkToFit() }
+    }
+
+    /// Hands memory freed in many small pieces (rows read and opened during a load) back to the system.
+    public static func releaseFreedMemory() { _ = argus_release_free_memory() }
 
     /// Removes faces (unknown ids are ignored).
     public func remove(faces: [String]) {

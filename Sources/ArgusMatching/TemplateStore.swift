@@ -48,9 +48,27 @@ final class TemplateStore {
         return raw
     }
 
-    /// Ensures room for `rows` rows without further allocation.
+    /// Ensures room for `rows` rows without further allocation (exactly that many).
     func reserve(_ rows: Int) {
         guard rows > capacity else { return }
+        reallocate(rows)
+    }
+
+    /// Room for `rows` rows, growing by half again at least: adding n rows in batches costs O(n)
+    /// copying in all. (Growing to the exact size each batch copied the whole store each time:
+    /// loading a million faces in batches of 4,096 took a minute.)
+    func grow(toFit rows: Int) {
+        guard rows > capacity else { return }
+        reallocate(max(rows, capacity + capacity / 2, 1024))
+    }
+
+    /// Gives back the capacity beyond `count` (after a bulk load).
+    func shrinkToFit() {
+        guard capacity > count, count > 0 else { return }
+        reallocate(count)
+    }
+
+    private func reallocate(_ rows: Int) {
         let grown = Self.allocate(bytes: rows * dimension * MemoryLayout<Float>.stride).bindMemory(to: Float.self, capacity: rows * dimension)
         if let base, count > 0 { grown.update(from: base, count: count * dimension) }
         free(base)
@@ -68,7 +86,7 @@ final class TemplateStore {
     @discardableResult
     func append(_ row: UnsafeBufferPointer<Float>) -> Int {
         precondition(row.count == dimension, "row.count == dimension")
-        if count == capacity { reserve(max(1024, capacity * 2)) }
+        if count == capacity { grow(toFit: count + 1) }
         guard let base, let source = row.baseAddress else { fatalError("TemplateStore: no storage") }
         (base + count * dimension).update(from: source, count: dimension)
         if let half { argus_f32_to_f16(source, half + count * dimension, dimension) }

@@ -90,7 +90,6 @@ public struct FaceWrite: Sendable, Equatable {
 public struct FaceTemplate: Sendable {
     public let faceID: String
     public let subjectID: String
-    public let externalID: String?
     public let tenantID: String
     public let mode: Mode
     public let gallery: String

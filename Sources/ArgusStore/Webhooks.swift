@@ -144,10 +144,18 @@ extension SQLiteStore {
 
     /// Writes events, and a delivery for each live endpoint subscribed to each, inside an open transaction.
     static func emit(_ events: [NewEvent], tenant: String, mode: Mode, _ db: Database) throws {
+        var endpoints: [Row]?
+        try emit(events, tenant: tenant, mode: mode, db, endpoints: &endpoints)
+    }
+
+    /// `endpoints`: the tenant's live endpoints, read on first use and kept by the caller for the
+    /// rest of its transaction (a batch of faces reads them once).
+    static func emit(_ events: [NewEvent], tenant: String, mode: Mode, _ db: Database, endpoints cached: inout [Row]?) throws {
         guard !events.isEmpty else { return }
-        let endpoints = try Row.fetchAll(db, sql: """
+        let endpoints = try cached ?? Row.fetchAll(db.cachedStatement(sql: """
             SELECT id, events FROM webhook_endpoints WHERE tenant_id = ? AND mode = ? AND deleted_at IS NULL AND disabled_at IS NULL
-            """, arguments: [tenant, mode.rawValue])
+            """), arguments: [tenant, mode.rawValue])
+        cached = endpoints
         let now = Date().timeIntervalSince1970
         for event in events {
             let targets = endpoints.filter { ($0["events"] as String).split(separator: " ").contains(Substring(event.type.rawValue)) }

@@ -52,8 +52,11 @@ struct EnrollTests {
     static func snapshot(_ dataDirectory: String) throws -> [(subject: String, digest: String, template: [Float])] {
         let store = try SQLiteStore(dataDirectory: dataDirectory, environment: [:], create: false)
         var out: [(subject: String, digest: String, template: [Float])] = []
-        try store.forEachFace(tenant: store.defaultTenantID, mode: .test) { face in
-            out.append((face.externalID ?? face.subjectID, face.imageSHA256 ?? "", face.template))
+        var faces: [FaceTemplate] = []
+        try store.forEachFace(tenant: store.defaultTenantID, mode: .test) { faces.append($0) }
+        for face in faces {
+            let external = try store.subject(tenant: face.tenantID, mode: face.mode, id: face.subjectID)?.externalID
+            out.append((external ?? face.subjectID, face.imageSHA256 ?? "", face.template))
         }
         return out.sorted { ($0.subject, $0.digest) < ($1.subject, $1.digest) }
     }

@@ -72,7 +72,7 @@ struct StoreTests {
         var seen: [FaceTemplate] = []
         try store.forEachFace(tenant: tenant, mode: .test) { seen.append($0) }
         #expect(seen.count == 1)
-        #expect(seen.first?.template == t && seen.first?.externalID == "bob")
+        #expect(seen.first?.template == t && seen.first?.subjectID == writes.first?.subjectID && seen.first?.faceID == writes.first?.faceID)
         // Reopened (a new process would do this), the face is still there; on disk only sealed bytes.
         let again = try SQLiteStore(dataDirectory: dir, environment: [:], create: false)
         #expect(try again.enrolledFace(tenant: tenant, mode: .test, subject: .external("bob", createIfMissing: false), imageSHA256: "digest-1")?.faceID
@@ -102,6 +102,29 @@ struct StoreTests {
             if case StoreError.sessionSpent = error { return true } else { return false }
         }
         #expect(try store.subject(tenant: tenant, mode: .test, id: subject.id)?.faceIDs == [first.faceID])
+    }
+
+    @Test("an attempt shed before analysis is recorded and given back; the others count, and past the last none is claimed")
+    func refundedAttempt() throws {
+        let dir = try Self.temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore(dataDirectory: dir, environment: [:])
+        let tenant = store.defaultTenantID
+        let subject = try store.createSubject(tenant: tenant, mode: .test, externalID: nil)
+        let key = try store.createCredential(tenant: tenant, mode: .test, kind: .secret, scopes: [])
+        try store.createSession(NewSession(id: "ses_r", tenant: tenant, mode: .test, credential: key.credential.id, purpose: .verify,
+                                           subject: subject.id, customerRef: "c", expiresAt: Date().addingTimeInterval(60), maxAttempts: 2))
+        for _ in 0..<5 {
+            _ = try store.beginAttempt(sessionID: "ses_r")
+            try store.refundAttempt(sessionID: "ses_r", outcome: "overloaded")
+        }
+        _ = try store.beginAttempt(sessionID: "ses_r")
+        try store.recordAttempt(sessionID: "ses_r", score: 0.1, threshold: 0.5, match: false, outcome: "no_match", spending: false)
+        _ = try store.beginAttempt(sessionID: "ses_r")
+        try store.recordAttempt(sessionID: "ses_r", score: 0.1, threshold: 0.5, match: false, outcome: "no_match", spending: false)
+        #expect(throws: StoreError.sessionSpent("This session has no attempts left")) { try store.beginAttempt(sessionID: "ses_r") }
+        let outcomes = try store.attempts(sessionID: "ses_r").map(\.outcome)
+        #expect(outcomes == Array(repeating: "overloaded", count: 5) + ["no_match", "no_match"])
     }
 }
 

@@ -28,4 +28,7 @@ void argus_inner_products_f16_reference(const uint16_t *rows, size_t count, size
 }
 #endif
 
+/// Returns memory the allocator holds but nobody uses to the system (glibc's malloc_trim(0)).
+int argus_release_free_memory(void);
+
 #endif
