@@ -62,9 +62,10 @@ final class TemplateStore {
         reallocate(max(rows, capacity + capacity / 2, 1024))
     }
 
-    /// Gives back the capacity beyond `count` (after a bulk load).
+    /// Gives back the capacity beyond `count` (after a bulk load) when it is worth a copy: more
+    /// than an eighth of the store.
     func shrinkToFit() {
-        guard capacity > count, count > 0 else { return }
+        guard count > 0, capacity - count > capacity / 8 else { return }
         reallocate(count)
     }
 

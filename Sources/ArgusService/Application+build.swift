@@ -59,7 +59,7 @@ public struct ArgusServiceRuntime: Sendable {
     public func buildRouter() -> Router<ArgusRequestContext> {
         let router = Router(context: ArgusRequestContext.self)
         let metrics = ServiceMetrics()
-        let body = RequestBody(maxBytes: configuration.maxBodyBytes, timeout: configuration.bodyTimeout)
+        let body = RequestBody(maxBytes: configuration.maxBodyBytes, timeout: min(max(configuration.bodyTimeout, 0.1), 86_400))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: AdmissionMiddleware(faces: faces))
@@ -68,7 +68,7 @@ public struct ArgusServiceRuntime: Sendable {
                                                         limiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst),
                                                         failures: failures,
                                                         maxBodyBytes: configuration.maxBodyBytes))
-        router.add(middleware: UserActionMiddleware(store: store, maxBodyBytes: configuration.maxBodyBytes))
+        router.add(middleware: UserActionMiddleware(store: store, body: body))
         MetaController(galleries: galleries, tokens: tokens, metrics: metrics, openAPI: OpenAPIDocument.data).register(router)
         KeysController(store: store, body: body).register(router.requiring(.keysManage))
         SigningController(store: store, body: body, lifetime: TimeInterval(min(300, max(1, configuration.userActionLifetime)))).register(keys: router.requiring(.keysManage), actions: router.requiring(nil))
@@ -108,9 +108,13 @@ public struct ArgusServiceRuntime: Sendable {
 
     /// HTTP/1 with the events WebSocket, behind the read deadlines (`ReadDeadlineChannel`).
     private func server(events live: LiveEvents) -> HTTPServerBuilder {
-        let idle = TimeAmount.milliseconds(Int64(configuration.idleTimeout * 1000))
-        let head = TimeAmount.milliseconds(Int64(configuration.headTimeout * 1000))
-        let upgrade = HTTP1WebSocketUpgradeChannel.Configuration(http1: .init(idleTimeout: idle))
+        // Seconds, kept to what a timer can hold (0.1 s … a day) whatever a config file says.
+        func amount(_ seconds: Double) -> TimeAmount { .milliseconds(Int64((seconds.isFinite ? min(max(seconds, 0.1), 86_400) : 86_400) * 1000)) }
+        let idle = amount(configuration.idleTimeout), head = amount(configuration.headTimeout)
+        // The backstop for bodies nobody reads: the body timeout and a grace for RequestBody's 408 to go first.
+        let request = amount(configuration.bodyTimeout + 2)
+        let upgrade = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(additionalChannelHandlers: [RequestDeadlineHandler(deadline: request)], idleTimeout: idle))
         return HTTPServerBuilder { responder in
             ReadDeadlineChannel(base: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: upgrade) { request, channel, _ in
                 // Only the events socket upgrades; everything else is ordinary HTTP. An address

@@ -46,8 +46,9 @@ public enum Secrets {
     }
 
     /// `count` random bytes.
-    /// `count` bytes from BoringSSL's CSPRNG (seeded from the kernel) in one call. (The system
-    /// generator drawn a byte at a time made a syscall per byte: a fifth of the cost of writing a face.)
+    /// `count` bytes from the system CSPRNG through swift-crypto's key generator, which draws 8
+    /// bytes at a time. (Drawing a byte at a time made a syscall per byte: a fifth of the cost of
+    /// writing a face.)
     public static func randomBytes(_ count: Int) -> [UInt8] {
         guard count > 0 else { return [] }
         return SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Array($0) }

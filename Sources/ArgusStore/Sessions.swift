@@ -117,8 +117,10 @@ extension SQLiteStore {
                                                 "purpose": session.purpose.rawValue, "outcome": outcome]
             if let score { data["score"] = score }
             guard spending else {
-                // The last attempt failed: the session is over.
-                if match != true && session.attempts >= session.maxAttempts {
+                // The last attempt failed: the session is over. Claims still in flight may yet be given
+                // back (shed before analysis), so it is over only when finished attempts reach the limit.
+                let finished = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM session_attempts WHERE session_id = ?", arguments: [sessionID]) ?? 0
+                if match != true && finished >= session.maxAttempts {
                     try Self.emit([NewEvent(type: .sessionFailed, data: data)], tenant: session.tenantID, mode: session.mode, db)
                 }
                 return true
@@ -130,10 +132,9 @@ extension SQLiteStore {
         }
     }
 
-    public func refundAttempt(sessionID: String, outcome: String) throws {
+    public func refundAttempt(sessionID: String) throws {
+        // Nothing is recorded: the attempt did not happen (and a flood of sheds writes no rows).
         try write { db in
-            try db.execute(sql: "INSERT INTO session_attempts(session_id, at, score, threshold, matched, outcome) VALUES (?,?,NULL,NULL,NULL,?)",
-                           arguments: [sessionID, Date().timeIntervalSince1970, outcome])
             try db.execute(sql: "UPDATE sessions SET attempts = attempts - 1 WHERE id = ? AND attempts > 0", arguments: [sessionID])
         }
     }

@@ -80,9 +80,9 @@ public protocol Store: Sendable {
     /// - Throws: `sessionSpent` (and records nothing) when `spending` finds it already spent.
     @discardableResult
     func recordAttempt(sessionID: String, score: Double?, threshold: Double?, match: Bool?, outcome: String, spending: Bool) throws -> Bool
-    /// Records an attempt that ended before any analysis (the server shed it: `overloaded`) and
-    /// gives the attempt back, in one transaction: a busy server never costs a phone its tries.
-    func refundAttempt(sessionID: String, outcome: String) throws
+    /// Gives back a claimed attempt that ended before any analysis (the server shed it:
+    /// `overloaded`): a busy server never costs a phone its tries. Nothing is recorded.
+    func refundAttempt(sessionID: String) throws
     func attempts(sessionID: String) throws -> [SessionAttempt]
     /// A page of a tenant's sessions in one mode, newest first.
     func sessions(tenant: String, mode: Mode, filter: SessionFilter) throws -> (sessions: [SessionRecord], hasMore: Bool)

@@ -314,7 +314,35 @@ def slow():
         s.close()
         results["body"] = (time.time() - t0, got)
 
-    for fn in (head_case, body_case):
+    def crlf_head_case():
+        # Blank lines before a request line are skipped by HTTP parsers: they must not stop the clock.
+        results["crlf"] = trickle(b"\r\n\r\n" + head, 0.2, 20)
+
+    def unread_body_case():
+        # An unauthenticated chunked POST: answered 401 at once, its body then discarded by the server,
+        # dripped a chunk every second. The connection must end at the body timeout and its grace.
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.sendall(b"POST /v1/subjects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        s.settimeout(1.0)
+        t0, got, closed = time.time(), b"", None
+        while time.time() - t0 < 30:
+            try:
+                s.sendall(b"1\r\nx\r\n")
+            except OSError:
+                closed = time.time() - t0
+                break
+            try:
+                chunk = s.recv(4096)
+                if not chunk:
+                    closed = time.time() - t0
+                    break
+                got += chunk
+            except socket.timeout:
+                pass
+        s.close()
+        results["unread"] = (closed, got)
+
+    for fn in (head_case, body_case, crlf_head_case, unread_body_case):
         for _ in range(10):  # ten slow clients of each kind at once
             t = threading.Thread(target=fn)
             t.start()
@@ -334,6 +362,12 @@ def slow():
     took, got = results["body"]
     check("slow: a trickled body gets 408 request_timeout at the body timeout (3 s)",
           2.5 <= took <= 8 and b" 408 " in got.split(b"\r\n", 1)[0], f"{took:.1f}s {got[:120]!r}")
+    took, got = results["crlf"]
+    check("slow: blank lines before a trickled head do not stop the head timeout", 1.5 <= took <= 6 and b"200 OK" not in got,
+          f"{took:.1f}s {got[:80]!r}")
+    closed, got = results["unread"]
+    check("slow: a dripped body nobody reads ends with its connection at the body timeout + grace (5 s)",
+          closed is not None and closed <= 12 and got.startswith(b"HTTP/1.1 401"), f"closed after {closed}, {got[:60]!r}")
     check("slow: /healthz p100 under 0.5 s meanwhile", max(latencies) < 0.5, f"{max(latencies):.3f}s")
     # An idle keep-alive connection is closed after the idle timeout.
     s = socket.create_connection(("127.0.0.1", server.port))

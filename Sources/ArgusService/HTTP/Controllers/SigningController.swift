@@ -123,7 +123,10 @@ struct SigningController {
 
     func completeAction(_ request: Request, _ context: ArgusRequestContext) async throws -> Response {
         let p = try context.principal()
-        let input = try await body.decode(ActionCompleteRequest.self, from: request)
+        // A challenge id, a signer id and one signature (an RSA-4096 one is 683 base64url characters):
+        // 64 KB is far more than enough, and a huge body is refused after 64 KB instead of being read whole.
+        let input = try await RequestBody(maxBytes: min(body.maxBytes, 64 << 10), timeout: body.timeout)
+            .decode(ActionCompleteRequest.self, from: request)
         guard let challengeID = input.challengeID, let signerID = input.signerID, let encoded = input.signature else {
             throw APIError.invalidRequest("challenge_id, signer_id and signature are required")
         }

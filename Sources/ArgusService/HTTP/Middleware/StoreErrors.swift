@@ -22,7 +22,8 @@ extension Store {
     /// (`overloaded`: nothing was analysed) it is given back, otherwise it counts with its outcome.
     func endAttempt(_ session: SessionRecord, refusedWith error: APIError) throws {
         if error.code == APIError.overloaded.code {
-            try refundAttempt(sessionID: session.id, outcome: error.code)
+            // The 503 stays the answer even if the refund cannot be written (the attempt then counts).
+            try? refundAttempt(sessionID: session.id)
         } else {
             try recordAttempt(sessionID: session.id, score: nil, threshold: nil, match: nil, outcome: error.code, spending: false)
         }

@@ -13,7 +13,7 @@ public import Hummingbird
 struct UserActionMiddleware: RouterMiddleware {
     typealias Context = ArgusRequestContext
     let store: any Store
-    let maxBodyBytes: Int
+    let body: RequestBody
     static let stateChanging: Set<HTTPRequest.Method> = [.post, .put, .patch, .delete]
     static let exempt: Set<String> = ["/v1/auth/action/init", "/v1/auth/action"]
 
@@ -25,7 +25,7 @@ struct UserActionMiddleware: RouterMiddleware {
             if p.signedRequests { throw APIError.userActionRequired }
             return try await next(request, context)
         }
-        let body = try await RequestBody(maxBytes: maxBodyBytes).bytes(request)
+        let body = try await self.body.bytes(request)
         let digest = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
         // Spent only by a caller of its own tenant and mode: nobody else can burn another's action.
         guard header.count <= 64, let action = try store.consumeUserAction(id: header, tenant: p.tenantID, mode: p.mode),

@@ -1,6 +1,7 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTPTypes
 
 /// Read timeouts a slow client cannot stretch.
 ///
@@ -10,7 +11,10 @@ import NIOCore
 ///   the first head has been parsed (the WebSocket upgrade path parses it first).
 /// * Later heads, and a connection left idle between requests, are bounded by the HTTP/1 idle
 ///   timeout (`HTTP1Channel.Configuration.idleTimeout`), which counts from the last complete part.
-/// * Bodies are bounded by `RequestBody`'s deadline, however slowly their bytes arrive.
+/// * Bodies are bounded by `RequestBody`'s deadline (408) where a handler reads them, and every
+///   request, read or not (a refusal's body is discarded after its answer), by
+///   `RequestDeadlineHandler`: from its head to its end within the body timeout and a grace, or the
+///   connection is closed.
 struct ReadDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
     let base: Base
@@ -40,6 +44,8 @@ final class FirstHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
     private var tail: UInt32 = 0
     private var done = false
     private var removed = false
+    /// HTTP parsers skip CR and LF before a request line: bytes only count once another has come.
+    private var started = false
 
     init(deadline: TimeAmount) {
         self.deadline = deadline
@@ -62,6 +68,10 @@ final class FirstHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
         if !done {
             let buffer = unwrapInboundIn(data)
             for byte in buffer.readableBytesView {
+                if !started {
+                    guard byte != 0x0D && byte != 0x0A else { continue }
+                    started = true
+                }
                 tail = (tail << 8) | UInt32(byte)
                 if tail == 0x0D0A_0D0A {
                     done = true
@@ -76,5 +86,41 @@ final class FirstHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
             timer = nil
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
+    }
+}
+
+/// Closes the connection when a request's parts (head … end) take longer than `deadline` to arrive,
+/// whether or not a handler reads the body: Hummingbird discards an unread body after the answer,
+/// and its idle timer restarts with every chunk, so a body dripped a chunk at a time would
+/// otherwise hold the connection for ever.
+final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+
+    private let deadline: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    init(deadline: TimeAmount) {
+        self.deadline = deadline
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            timer?.cancel()
+            let loop = context.eventLoop.assumeIsolated()
+            timer = loop.scheduleTask(in: deadline) { context.close(promise: nil) }
+        case .body:
+            break
+        case .end:
+            timer?.cancel()
+            timer = nil
+        }
+        context.fireChannelRead(data)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
     }
 }
