@@ -75,9 +75,11 @@ struct SigningRegressionTests {
             let signer = try #require(try await client.call(.post, "/v1/keys/\(id)/signers", auth: sk,
                                                             json: ["alg": "Ed25519", "public_key_pem": Self.pem(Self.ed25519Prefix, key.publicKey.rawRepresentation)])
                                         .json["id"] as? String)
+            // The body is encoded before the clock starts: what is timed is the server's refusal.
+            let hugeBody = try JSONSerialization.data(withJSONObject: ["challenge_id": "chl_x", "signer_id": signer,
+                                                                       "signature": String(repeating: "_", count: 11 << 20)])
             let started = Date()
-            let huge = try await client.call(.post, "/v1/auth/action", auth: sk,
-                                             json: ["challenge_id": "chl_x", "signer_id": signer, "signature": String(repeating: "_", count: 11 << 20)])
+            let huge = try await client.call(.post, "/v1/auth/action", auth: sk, body: hugeBody, contentType: "application/json")
             #expect(huge.status == .unauthorized || huge.status == .contentTooLarge)
             #expect(Date().timeIntervalSince(started) < 3)
 
