@@ -44,10 +44,11 @@ final class AnalysisExecutor: Sendable {
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
 
-    /// The analysis threads' nice value: above the event loops' (0), so that when both want a
-    /// core the loops win it and health checks, refusals and reads answer in milliseconds; when
-    /// the loops are idle the analyses have every core all the same.
-    static let niceness: Int32 = 5
+    /// The analysis threads run at the default priority. (At nice 5 the event loops won contended
+    /// cores, but Linux threads inherit their creator's nice value, and the cooperative pool's
+    /// threads are spawned by whichever thread resumes a continuation — analysis threads included —
+    /// so async work at large ended up niced: a timing test of the suite went from < 3 s to 8 s.)
+    static let niceness: Int32 = 0
 
     init(threads: Int, queueLimit: Int, deadline: Duration) {
         self.threads = max(1, threads)
@@ -107,8 +108,10 @@ final class AnalysisExecutor: Sendable {
     }
 
     private func work() {
-        // On Linux the nice value is per thread, and `who` 0 is the calling thread.
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
+        if Self.niceness != 0 {
+            // On Linux the nice value is per thread, and `who` 0 is the calling thread.
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
+        }
         while true {
             wake.wait()
             let next = state.withLock { s -> Job? in
