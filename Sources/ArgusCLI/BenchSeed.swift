@@ -21,12 +21,12 @@ struct BenchSeed: ParsableCommand {
         let enroller = Enroller(store: db, galleries: nil)
         // Synthetic data needs no cryptographic randomness: a seeded generator (the system one makes a
         // syscall per draw, which was the largest single cost of seeding).
-        var rng = SplitMix64(seed: seed)
+        var rng = BenchRandom(seed: seed)
         var written = 0
         while written < count {
             let n = min(batch, count - written)
             let faces = (0..<n).map { i -> NewFace in
-                var t = (0..<dim).map { _ in Float(Int32(truncatingIfNeeded: rng.next() >> 32)) / Float(Int32.max) }
+                var t = rng.vector(dim)
                 let norm = t.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 t = t.map { $0 / norm }
                 return NewFace(subject: .external("synthetic-\(written + i)", createIfMissing: true), template: t, box: [0, 0, 0, 0],
@@ -39,15 +39,3 @@ struct BenchSeed: ParsableCommand {
     }
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a fast, seeded, statistically sound 64-bit generator.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
