@@ -122,7 +122,7 @@ public struct ArgusServiceRuntime: Sendable {
                 let address = channel.remoteAddress?.ipAddress ?? "unknown"
                 guard LiveEvents.isEventsPath(request), live.mayTry(address) else { return .dontUpgrade }
                 return .upgrade([:], live.handler(for: request, address: address))
-            }, head: head)
+            }, idle: idle, head: head)
         }
     }
 }

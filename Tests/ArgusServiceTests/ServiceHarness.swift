@@ -42,6 +42,11 @@ enum ServiceHarness {
         c.dataDirectory = dataDirectory
         c.port = 0
         c.modelsDirectory = models
+        // HummingbirdTesting's live client connects before the test body runs, and a body may spend
+        // seconds on store calls first when the whole suite shares two cores: the read deadlines
+        // (tested against the real binary in Tests/peers/faults.py) must not cut that connection.
+        c.headTimeout = 600
+        c.idleTimeout = 600
         tweak(&c)
         return c
     }

@@ -75,13 +75,12 @@ struct SigningRegressionTests {
             let signer = try #require(try await client.call(.post, "/v1/keys/\(id)/signers", auth: sk,
                                                             json: ["alg": "Ed25519", "public_key_pem": Self.pem(Self.ed25519Prefix, key.publicKey.rawRepresentation)])
                                         .json["id"] as? String)
-            // The body is encoded before the clock starts: what is timed is the server's refusal.
+            // Refused at the route's body cap, before the JSON is decoded. (How long the refusal takes
+            // is asserted in TimingTests, run alone: this suite shares two cores with all the others.)
             let hugeBody = try JSONSerialization.data(withJSONObject: ["challenge_id": "chl_x", "signer_id": signer,
                                                                        "signature": String(repeating: "_", count: 11 << 20)])
-            let started = Date()
             let huge = try await client.call(.post, "/v1/auth/action", auth: sk, body: hugeBody, contentType: "application/json")
-            #expect(huge.status == .unauthorized || huge.status == .contentTooLarge)
-            #expect(Date().timeIntervalSince(started) < 3)
+            #expect(huge.status == .contentTooLarge && huge.errorCode == "payload_too_large", "\(huge.status) \(huge.json)")
 
             // An action of this test-mode key, tried first by a live-mode key of the same tenant.
             func action(_ method: String, _ path: String, _ body: Data) async throws -> String {

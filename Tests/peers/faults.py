@@ -369,6 +369,17 @@ def slow():
     check("slow: a dripped body nobody reads ends with its connection at the body timeout + grace (5 s)",
           closed is not None and closed <= 12 and got.startswith(b"HTTP/1.1 401"), f"closed after {closed}, {got[:60]!r}")
     check("slow: /healthz p100 under 0.5 s meanwhile", max(latencies) < 0.5, f"{max(latencies):.3f}s")
+    # A new connection that sends nothing is idle, not a slow head: closed at the idle timeout (3 s), not the head's (2 s).
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.settimeout(10)
+    t0 = time.time()
+    try:
+        silent = s.recv(4096)
+    except OSError:
+        silent = b""
+    closed = time.time() - t0
+    s.close()
+    check("slow: a silent new connection is closed at the idle timeout (3 s)", silent == b"" and 2.7 <= closed < 8, f"closed after {closed:.1f}s")
     # An idle keep-alive connection is closed after the idle timeout.
     s = socket.create_connection(("127.0.0.1", server.port))
     s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -5,10 +5,12 @@ import NIOHTTPTypes
 
 /// Read timeouts a slow client cannot stretch.
 ///
-/// * The first request head of a connection must arrive whole within `head` of the connection
-///   opening (a client trickling header bytes one at a time is disconnected). This guards the
-///   stretch Hummingbird's own idle timer does not: its handler joins the pipeline only after
-///   the first head has been parsed (the WebSocket upgrade path parses it first).
+/// * A new connection may stay silent for `idle` (as an idle keep-alive connection may: client
+///   pools open connections before they have a request for them); once its first request byte
+///   arrives, the whole head must arrive within `head` (a client trickling header bytes one at a
+///   time is disconnected). This guards the stretch Hummingbird's own idle timer does not: its
+///   handler joins the pipeline only after the first head has been parsed (the WebSocket upgrade
+///   path parses it first).
 /// * Later heads, and a connection left idle between requests, are bounded by the HTTP/1 idle
 ///   timeout (`HTTP1Channel.Configuration.idleTimeout`), which counts from the last complete part.
 /// * Bodies are bounded by `RequestBody`'s deadline (408) where a handler reads them, and every
@@ -18,11 +20,12 @@ import NIOHTTPTypes
 struct ReadDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
     let base: Base
+    let idle: TimeAmount
     let head: TimeAmount
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(FirstHeadDeadlineHandler(deadline: head), position: .first)
+            try channel.pipeline.syncOperations.addHandler(FirstHeadDeadlineHandler(idle: idle, head: head), position: .first)
         }.flatMap { base.setup(channel: channel, logger: logger) }
     }
 
@@ -31,14 +34,16 @@ struct ReadDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
     }
 }
 
-/// Closes the connection unless the bytes of one whole request head (up to its blank line)
-/// arrive within `deadline`; then steps out of the pipeline. It only scans for CRLFCRLF, so
-/// it costs a pass over the head's bytes and nothing afterwards.
+/// Closes the connection when no request byte arrives within `idle` of its opening, or when the
+/// bytes of one whole request head (up to its blank line) do not arrive within `head` of the first
+/// of them; then steps out of the pipeline. It only scans for CRLFCRLF, so it costs a pass over
+/// the head's bytes and nothing afterwards.
 final class FirstHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
-    private let deadline: TimeAmount
+    private let idle: TimeAmount
+    private let head: TimeAmount
     private var timer: Scheduled<Void>?
     /// The last bytes seen, to find a CRLFCRLF split across reads.
     private var tail: UInt32 = 0
@@ -47,13 +52,19 @@ final class FirstHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
     /// HTTP parsers skip CR and LF before a request line: bytes only count once another has come.
     private var started = false
 
-    init(deadline: TimeAmount) {
-        self.deadline = deadline
+    init(idle: TimeAmount, head: TimeAmount) {
+        self.idle = idle
+        self.head = head
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        arm(context: context, in: idle)
+    }
+
+    private func arm(context: ChannelHandlerContext, in amount: TimeAmount) {
+        timer?.cancel()
         let loop = context.eventLoop.assumeIsolated()
-        timer = loop.scheduleTask(in: deadline) { [weak self] in
+        timer = loop.scheduleTask(in: amount) { [weak self] in
             guard let self, !self.done else { return }
             context.close(promise: nil)
         }
@@ -71,6 +82,7 @@ final class FirstHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
                 if !started {
                     guard byte != 0x0D && byte != 0x0A else { continue }
                     started = true
+                    arm(context: context, in: head)
                 }
                 tail = (tail << 8) | UInt32(byte)
                 if tail == 0x0D0A_0D0A {
