@@ -23,24 +23,30 @@ public final class Galleries: Sendable {
     }
 
     /// Every face of `store` (of one tenant and mode, or all), opened and indexed.
+    ///
+    /// Each index is sized first from the store's counts (an index scan), so rows and maps are
+    /// allocated once; the store reads ahead on a second thread while this one opens and indexes.
     /// - Returns: how many faces were loaded.
     @discardableResult
     public func load(from store: any Store, tenant: String? = nil, mode: Mode? = nil) throws -> Int {
+        let counts = try store.faceCounts().filter { (tenant == nil || $0.tenant == tenant) && (mode == nil || $0.mode == mode) }
+        for (owner, galleries) in Dictionary(grouping: counts, by: { Owner(tenant: $0.tenant, mode: $0.mode) }) {
+            let total = galleries.reduce(0) { $0 + $1.faces }
+            guard let largest = galleries.max(by: { $0.faces < $1.faces }) else { continue }
+            index(owner).reserve(faces: index(owner).count + total, subjects: index(owner).count + total,
+                                 partition: largest.gallery, partitionFaces: largest.faces)
+        }
         var loaded = 0
-        var pending: [Owner: [String: [(face: String, subject: String, template: [Float])]]] = [:]
-        func flush() throws {
-            for (owner, byGallery) in pending {
-                for (gallery, faces) in byGallery { try index(owner).add(faces, partition: gallery) }
+        try store.forEachFaceBatch(tenant: tenant, mode: mode, batch: 8192, digests: false) { batch in
+            try batch.templates.withUnsafeBufferPointer { all in
+                for run in batch.runs {
+                    let rows = UnsafeBufferPointer(rebasing: all[(run.faces.lowerBound * batch.dimension)..<(run.faces.upperBound * batch.dimension)])
+                    try index(Owner(tenant: run.tenant, mode: run.mode))
+                        .add(faces: batch.faceIDs[run.faces], subjects: batch.subjectIDs[run.faces], rows: rows, partition: run.gallery)
+                }
             }
-            pending = [:]
+            loaded += batch.count
         }
-        try store.forEachFace(tenant: tenant, mode: mode) { face in
-            pending[Owner(tenant: face.tenantID, mode: face.mode), default: [:]][face.gallery, default: []]
-                .append((face.faceID, face.subjectID, face.template))
-            loaded += 1
-            if loaded % 4096 == 0 { try flush() }
-        }
-        try flush()
         for index in indexes.withLock({ Array($0.values) }) { index.shrinkToFit() }
         // The rows read and opened on the way were freed in many small pieces: hand them back.
         SubjectIndex.releaseFreedMemory()

@@ -34,36 +34,72 @@ public final class Gallery: @unchecked Sendable {
     /// Adds a template under `id`, normalising it.
     /// - Throws: `.wrongDimension`, `.nonFinite`, `.zeroVector`, `.duplicateID`; the gallery is unchanged then.
     public func add(id: String, template: [Float]) throws(MatchingError) {
-        let row = try normalizedTemplate(template, dimension: dimension)
-        try lock.withWriteLock { () throws(MatchingError) in
-            guard ids.row(of: id) == nil else { throw .duplicateID(id) }
-            row.withUnsafeBufferPointer { _ = store.append($0) }
-            ids.append(id)
-        }
+        try add([(id: id, template: template)])
     }
 
     /// Adds many templates at once; all or nothing.
     public func add(_ entries: [(id: String, template: [Float])]) throws(MatchingError) {
-        var rows: [[Float]] = []
-        rows.reserveCapacity(entries.count)
-        var seen = Set<String>()
+        var rows: [Float] = []
+        rows.reserveCapacity(entries.count * dimension)
         for entry in entries {
-            rows.append(try normalizedTemplate(entry.template, dimension: dimension))
-            guard seen.insert(entry.id).inserted else { throw .duplicateID(entry.id) }
+            guard entry.template.count == dimension else { throw .wrongDimension(expected: dimension, got: entry.template.count) }
+            rows.append(contentsOf: entry.template)
+        }
+        try rows.withUnsafeBufferPointer { (buffer) throws(MatchingError) in try add(ids: entries.map(\.id), rows: buffer) }
+    }
+
+    /// Adds `ids.count` templates from contiguous rows (row i at `i * dimension`), normalising
+    /// those not of unit length; all or nothing. The one way rows enter a gallery.
+    public func add(ids newIDs: some Collection<String>, rows: UnsafeBufferPointer<Float>) throws(MatchingError) {
+        guard rows.count == newIDs.count * dimension else {
+            throw .wrongDimension(expected: dimension, got: newIDs.isEmpty ? rows.count : rows.count / newIDs.count)
+        }
+        guard let source = rows.baseAddress, !newIDs.isEmpty else { return }
+        var scales: [(row: Int, scale: Float)] = []
+        for i in 0..<newIDs.count {
+            if let s = try unitScale(UnsafeBufferPointer(start: source + i * dimension, count: dimension)) { scales.append((i, s)) }
+        }
+        // Rows already of unit length (every stored template) are copied as they are.
+        var scaled: [Float] = []
+        if !scales.isEmpty {
+            scaled = Array(rows)
+            for (row, scale) in scales {
+                for j in (row * dimension)..<((row + 1) * dimension) { scaled[j] *= scale }
+            }
         }
         try lock.withWriteLock { () throws(MatchingError) in
-            for entry in entries where ids.row(of: entry.id) != nil { throw .duplicateID(entry.id) }
-            store.grow(toFit: store.count + entries.count)
-            for (entry, row) in zip(entries, rows) {
-                row.withUnsafeBufferPointer { _ = store.append($0) }
-                ids.append(entry.id)
+            // One hash per id: each is recorded as it is checked, and taken back if a later one is present.
+            var inserted = 0
+            for id in newIDs {
+                guard ids.insert(id) else {
+                    for undo in newIDs.prefix(inserted).reversed() { _ = ids.remove(undo) }
+                    throw .duplicateID(id)
+                }
+                inserted += 1
             }
+            store.grow(toFit: store.count + newIDs.count)
+            if scaled.isEmpty {
+                store.appendRows(source, rows: newIDs.count)
+            } else {
+                scaled.withUnsafeBufferPointer { store.appendRows($0.baseAddress!, rows: newIDs.count) }
+            }
+        }
+    }
+
+    /// Room for `rows` faces in all without reallocation (a bulk load that knows its size).
+    public func reserve(_ rows: Int) {
+        lock.withWriteLock {
+            store.reserve(rows)
+            ids.reserve(rows)
         }
     }
 
     /// Gives back spare row capacity (after a bulk load).
     public func shrinkToFit() {
-        lock.withWriteLock { store.shrinkToFit() }
+        lock.withWriteLock {
+            store.shrinkToFit()
+            ids.shrinkToFit()
+        }
     }
 
     /// Removes `id` in O(1). - Returns: whether it was present.

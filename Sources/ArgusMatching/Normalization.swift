@@ -14,3 +14,17 @@ func normalizedTemplate(_ vector: [Float], dimension: Int) throws(MatchingError)
     let scale = Float(1 / sum.squareRoot())
     return vector.map { $0 * scale }
 }
+
+/// What a row needs to be of unit length: nil when it already is (within 1e-6 of 1 in squared
+/// norm, as `normalizedTemplate` keeps it), else the factor to scale it by.
+/// - Throws: `.nonFinite`, `.zeroVector`.
+func unitScale(_ row: UnsafeBufferPointer<Float>) throws(MatchingError) -> Float? {
+    var sum = 0.0
+    for v in row {
+        guard v.isFinite else { throw .nonFinite }
+        sum += Double(v) * Double(v)
+    }
+    guard sum > 0, sum.isFinite else { throw .zeroVector }
+    if abs(sum - 1) <= 1e-6 { return nil }
+    return Float(1 / sum.squareRoot())
+}

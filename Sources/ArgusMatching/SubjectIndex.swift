@@ -17,12 +17,51 @@ public struct SubjectMatch: Sendable, Equatable, Hashable {
 ///
 /// Layers, as in FAISS: `TemplateStore` (rows) → `FlatInnerProductIndex` (scores) → `Gallery`
 /// (face ids) → `SubjectIndex` (subjects).
+///
+/// Memory: ids are `InlineID`s (24 bytes, no heap object); subjects are numbered (ordinals,
+/// reused once a subject has no face left) and a face names its subject and partition by number.
+/// Per face beyond its rows: the gallery's id map, one face entry, and its subject's entry.
 public final class SubjectIndex: Sendable {
+    private struct Face {
+        var subject: UInt32
+        var partition: UInt32
+    }
+
     private struct Maps {
         var partitions: [String: Gallery] = [:]
-        var subjectOfFace: [String: String] = [:]
-        var partitionOfFace: [String: String] = [:]
-        var facesOfSubject: [String: Set<String>] = [:]
+        var partitionList: [Gallery] = []
+        var names = IDNames()
+        var faces: [InlineID: Face] = [:]
+        var subjectKeys: [InlineID] = []
+        var subjectOrdinals: [InlineID: UInt32] = [:]
+        var subjectFaces: [[InlineID]] = []
+        var freeOrdinals: [UInt32] = []
+
+        mutating func partition(_ name: String, dimension: Int) -> (Gallery, UInt32) {
+            if let g = partitions[name], let n = partitionList.firstIndex(where: { $0 === g }) { return (g, UInt32(n)) }
+            let g = Gallery(dimension: dimension)
+            partitions[name] = g
+            partitionList.append(g)
+            return (g, UInt32(partitionList.count - 1))
+        }
+
+        /// The subject's number, a new one for a new subject (one hash for a new subject).
+        mutating func ordinal(of subject: InlineID) -> UInt32 {
+            let next = freeOrdinals.last ?? UInt32(subjectKeys.count)
+            if let existing = subjectOrdinals.updateValue(next, forKey: subject) {
+                subjectOrdinals[subject] = existing
+                return existing
+            }
+            if freeOrdinals.popLast() != nil {
+                subjectKeys[Int(next)] = subject
+            } else {
+                subjectKeys.append(subject)
+                subjectFaces.append([])
+            }
+            return next
+        }
+
+        func subjectName(_ ordinal: UInt32) -> String { names.string(subjectKeys[Int(ordinal)]) }
     }
 
     private let maps = Mutex(Maps())
@@ -38,27 +77,71 @@ public final class SubjectIndex: Sendable {
         try add([(face, subject, template)], partition: partition)
     }
 
-    /// Adds many faces to one partition; all or nothing.
+    /// Adds many faces to one partition; all or nothing. A face id is unique across partitions.
     public func add(_ faces: [(face: String, subject: String, template: [Float])], partition: String = "default") throws(MatchingError) {
-        let gallery = maps.withLock { m -> Gallery in
-            if let g = m.partitions[partition] { return g }
-            let g = Gallery(dimension: dimension)
-            m.partitions[partition] = g
-            return g
+        var rows: [Float] = []
+        rows.reserveCapacity(faces.count * dimension)
+        for f in faces {
+            guard f.template.count == dimension else { throw .wrongDimension(expected: dimension, got: f.template.count) }
+            rows.append(contentsOf: f.template)
         }
-        try gallery.add(faces.map { (id: $0.face, template: $0.template) })
-        maps.withLock { m in
+        try rows.withUnsafeBufferPointer { (buffer) throws(MatchingError) in
+            try add(faces: faces.map(\.face), subjects: faces.map(\.subject), rows: buffer, partition: partition)
+        }
+    }
+
+    /// Adds faces with their subjects from contiguous rows (row i at `i * dimension`) to one
+    /// partition; all or nothing. The one way faces enter the index.
+    public func add(faces: some Collection<String>, subjects: some Collection<String>, rows: UnsafeBufferPointer<Float>,
+                    partition: String = "default") throws(MatchingError) {
+        precondition(faces.count == subjects.count, "a subject per face")
+        try maps.withLock { (m: inout Maps) throws(MatchingError) in
             for f in faces {
-                m.subjectOfFace[f.face] = f.subject
-                m.partitionOfFace[f.face] = partition
-                m.facesOfSubject[f.subject, default: []].insert(f.face)
+                if let key = m.names.existingKey(f), m.faces[key] != nil { throw .duplicateID(f) }
+            }
+            let (gallery, number) = m.partition(partition, dimension: dimension)
+            // The gallery checks templates and duplicates within the batch before it changes.
+            try gallery.add(ids: faces, rows: rows)
+            for (f, s) in zip(faces, subjects) {
+                guard let face = m.names.key(f, inserting: true), let subject = m.names.key(s, inserting: true) else { continue }
+                let ordinal = m.ordinal(of: subject)
+                m.faces[face] = Face(subject: ordinal, partition: number)
+                m.subjectFaces[Int(ordinal)].append(face)
             }
         }
     }
 
-    /// Gives back spare capacity of every partition (after a bulk load).
+    /// Room for `faces` faces of about as many subjects, most in `partition`, without rehashing
+    /// (a bulk load that knows its size).
+    public func reserve(faces: Int, subjects: Int, partition: String = "default", partitionFaces: Int) {
+        let gallery = maps.withLock { m in
+            m.faces.reserveCapacity(faces)
+            m.subjectOrdinals.reserveCapacity(subjects)
+            m.subjectKeys.reserveCapacity(subjects)
+            m.subjectFaces.reserveCapacity(subjects)
+            return m.partition(partition, dimension: dimension).0
+        }
+        gallery.reserve(partitionFaces)
+    }
+
+    /// Gives back spare capacity of every partition and map (after a bulk load).
     public func shrinkToFit() {
-        for gallery in maps.withLock({ Array($0.partitions.values) }) { gallery.shrinkToFit() }
+        let galleries = maps.withLock { m -> [Gallery] in
+            // Dictionaries are rebuilt only when well over twice their need (a rebuild at the
+            // smallest size lands on the same power of two otherwise).
+            if m.faces.capacity > 2 * m.faces.count + 64 {
+                m.faces = [InlineID: Face](uniqueKeysWithValues: m.faces.lazy.map { ($0.key, $0.value) })
+            }
+            if m.subjectOrdinals.capacity > 2 * m.subjectOrdinals.count + 64 {
+                m.subjectOrdinals = [InlineID: UInt32](uniqueKeysWithValues: m.subjectOrdinals.lazy.map { ($0.key, $0.value) })
+            }
+            if m.subjectKeys.capacity > m.subjectKeys.count + m.subjectKeys.count / 8 + 64 {
+                m.subjectKeys = m.subjectKeys.withUnsafeBufferPointer { Array($0) }
+                m.subjectFaces = m.subjectFaces.withUnsafeBufferPointer { Array($0) }
+            }
+            return m.partitionList
+        }
+        for gallery in galleries { gallery.shrinkToFit() }
     }
 
     /// Hands memory freed in many small pieces (rows read and opened during a load) back to the system.
@@ -66,23 +149,30 @@ public final class SubjectIndex: Sendable {
 
     /// Removes faces (unknown ids are ignored).
     public func remove(faces: [String]) {
-        let removed = maps.withLock { m -> [(Gallery, String)] in
-            var out: [(Gallery, String)] = []
-            for face in faces {
-                guard let subject = m.subjectOfFace.removeValue(forKey: face) else { continue }
-                if let p = m.partitionOfFace.removeValue(forKey: face), let g = m.partitions[p] { out.append((g, face)) }
-                m.facesOfSubject[subject]?.remove(face)
-                if m.facesOfSubject[subject]?.isEmpty == true { m.facesOfSubject[subject] = nil }
+        maps.withLock { m in
+            for id in faces {
+                guard let key = m.names.existingKey(id), let face = m.faces.removeValue(forKey: key) else { continue }
+                m.partitionList[Int(face.partition)].remove(id: id)
+                let s = Int(face.subject)
+                m.subjectFaces[s].removeAll { $0 == key }
+                if m.subjectFaces[s].isEmpty {
+                    m.subjectOrdinals[m.subjectKeys[s]] = nil
+                    m.subjectFaces[s] = []
+                    m.freeOrdinals.append(face.subject)
+                }
             }
-            return out
         }
-        for (gallery, face) in removed { gallery.remove(id: face) }
     }
 
-    public func subject(ofFace face: String) -> String? { maps.withLock { $0.subjectOfFace[face] } }
+    public func subject(ofFace face: String) -> String? {
+        maps.withLock { m in
+            guard let key = m.names.existingKey(face), let f = m.faces[key] else { return nil }
+            return m.subjectName(f.subject)
+        }
+    }
 
     /// Faces held, over every partition.
-    public var count: Int { maps.withLock { $0.subjectOfFace.count } }
+    public var count: Int { maps.withLock { $0.faces.count } }
 
     /// Partitions by name, with their face counts.
     public var partitions: [(name: String, faces: Int)] {
@@ -112,16 +202,25 @@ public final class SubjectIndex: Sendable {
         let galleries = maps.withLock { m in
             (partitions.map { $0.compactMap { m.partitions[$0] } } ?? Array(m.partitions.values)).filter { $0.count > 0 }
         }
-        var best: [String: Float] = [:]
-        func keep(_ matches: [Match], into scores: inout [String: Float]) {
-            let owners = maps.withLock { m in matches.map { m.subjectOfFace[$0.id] } }
+        // Scores by subject key (stable, unlike ordinals, which are reused); names are made at the end.
+        let excluded = excluding.flatMap { e in maps.withLock { m in m.names.existingKey(e) } }
+        var best: [InlineID: Float] = [:]
+        func keep(_ matches: [Match], into scores: inout [InlineID: Float]) {
+            let owners = maps.withLock { m in
+                matches.map { match in m.names.existingKey(match.id).flatMap { m.faces[$0] }.map { m.subjectKeys[Int($0.subject)] } }
+            }
             for (m, owner) in zip(matches, owners) {
-                guard let s = owner, s != excluding else { continue }
+                guard let s = owner, s != excluded else { continue }
                 scores[s] = max(scores[s] ?? -.infinity, m.score)
             }
         }
         if let among {
-            let faces = maps.withLock { m in among.flatMap { m.facesOfSubject[$0] ?? [] } }
+            let faces = maps.withLock { m in
+                among.flatMap { subject -> [String] in
+                    guard let key = m.names.existingKey(subject), let n = m.subjectOrdinals[key] else { return [] }
+                    return m.subjectFaces[Int(n)].map(m.names.string)
+                }
+            }
             if !faces.isEmpty {
                 for g in galleries { keep(try g.search(probe, k: faces.count, among: faces, minScore: minScore), into: &best) }
             }
@@ -133,7 +232,7 @@ public final class SubjectIndex: Sendable {
                 var k = min(g.count, max(limit * 4, 16))
                 while true {
                     let matches = try g.search(probe, k: k, minScore: minScore)
-                    var local: [String: Float] = [:]
+                    var local: [InlineID: Float] = [:]
                     keep(matches, into: &local)
                     if local.count >= limit || matches.count < k || k >= g.count {
                         for (s, v) in local { best[s] = max(best[s] ?? -.infinity, v) }
@@ -143,7 +242,8 @@ public final class SubjectIndex: Sendable {
                 }
             }
         }
-        var ranked = best.map { SubjectMatch(subject: $0.key, score: $0.value) }
+        let named = maps.withLock { m in best.map { SubjectMatch(subject: m.names.string($0.key), score: $0.value) } }
+        var ranked = named
         ranked.sort { a, b in a.score != b.score ? a.score > b.score : a.subject < b.subject }
         return Array(ranked.prefix(limit))
     }

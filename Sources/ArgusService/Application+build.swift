@@ -41,12 +41,16 @@ public struct ArgusServiceRuntime: Sendable {
             invite = token
         }
         let tokens = try await SessionTokens(store: store, configuration: configuration)
-        let facePipeline = try pipeline ?? FacePipeline(models: ModelDirectory(path: configuration.modelsDirectory))
         let galleries = Galleries(dimension: FaceEmbedder.dimension)
+        // The galleries fill on a thread of their own (seconds at a million faces) while the models load.
+        let started = ContinuousClock.now
+        async let filling = onOwnThread(name: "argus-gallery-load") { [store] in try galleries.load(from: store) }
+        let facePipeline = try pipeline ?? FacePipeline(models: ModelDirectory(path: configuration.modelsDirectory))
         // Failed authentications per address, shared by the HTTP API and the events socket.
         let failures = RateLimiter(rate: configuration.authFailuresPerSecond, burst: configuration.authFailureBurst)
-        let loaded = try galleries.load(from: store)
-        logger.info("store opened", metadata: ["path": "\(store.location)", "templates": "\(loaded)"])
+        let loaded = try await filling
+        let seconds = (ContinuousClock.now - started) / .milliseconds(1) / 1000
+        logger.info("store opened", metadata: ["path": "\(store.location)", "templates": "\(loaded)", "load_seconds": "\(seconds)"])
         return ArgusServiceRuntime(configuration: configuration, store: store, galleries: galleries, tokens: tokens,
                                    events: LiveEvents(store: store, customers: CustomerTokens(store: store, maxLifetime: configuration.customerTokenMaxLifetime),
                                                       failures: failures),

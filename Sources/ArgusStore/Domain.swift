@@ -97,6 +97,60 @@ public struct FaceTemplate: Sendable {
     public let template: [Float]
 }
 
+/// Stored faces as a full load reads them: per face its ids and owner, and the opened templates
+/// contiguous, row-major (face i's values at `i * dimension ..< (i + 1) * dimension`). Faces of one
+/// tenant, mode and gallery in a row form a run.
+public struct FaceBatch: Sendable {
+    public struct Run: Sendable, Equatable {
+        public let tenant: String
+        public let mode: Mode
+        public let gallery: String
+        public internal(set) var faces: Range<Int>
+    }
+
+    public private(set) var faceIDs: [String] = []
+    public private(set) var subjectIDs: [String] = []
+    /// Present when the scan asked for digests.
+    public private(set) var imageSHA256s: [String?] = []
+    public internal(set) var templates: [Float] = []
+    public private(set) var runs: [Run] = []
+    /// Values per template (every template of a batch has as many).
+    public private(set) var dimension = 0
+
+    public init() {}
+
+    public var count: Int { faceIDs.count }
+
+    /// Records a face whose `values` template values were just appended to `templates`.
+    mutating func append(faceID: String, subjectID: String, tenant: String, mode: Mode, gallery: String, imageSHA256: String?, values: Int) throws {
+        if faceIDs.isEmpty { dimension = values }
+        guard values == dimension, values > 0 else {
+            templates.removeLast(values)
+            throw StoreError.sealed("face \(faceID) holds a template of \(values) values where its batch has \(dimension)")
+        }
+        let i = faceIDs.count
+        faceIDs.append(faceID)
+        subjectIDs.append(subjectID)
+        imageSHA256s.append(imageSHA256)
+        if let last = runs.last, last.tenant == tenant, last.mode == mode, last.gallery == gallery {
+            runs[runs.count - 1].faces = last.faces.lowerBound..<(i + 1)
+        } else {
+            runs.append(Run(tenant: tenant, mode: mode, gallery: gallery, faces: i..<(i + 1)))
+        }
+    }
+
+    /// Face i's template.
+    public func template(_ i: Int) -> ArraySlice<Float> { templates[(i * dimension)..<((i + 1) * dimension)] }
+}
+
+/// How many server-custody faces one tenant's gallery holds in one mode.
+public struct FaceCount: Sendable, Equatable {
+    public let tenant: String
+    public let mode: Mode
+    public let gallery: String
+    public let faces: Int
+}
+
 /// A page of subjects in creation order.
 public struct SubjectPage: Sendable {
     public let subjects: [Subject]

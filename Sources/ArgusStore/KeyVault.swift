@@ -76,6 +76,16 @@ struct KeyVault: Sendable {
         return combined
     }
 
+    /// Opens a template onto the end of `rows`. - Returns: how many values it had.
+    static func openTemplate(_ sealed: Data, key: SymmetricKey, faceID: String, appendingTo rows: inout [Float]) throws -> Int {
+        let bytes = try AES.GCM.open(try AES.GCM.SealedBox(combined: sealed), using: key, authenticating: Data(faceID.utf8))
+        return bytes.withUnsafeBytes { raw in
+            let values = raw.bindMemory(to: Float.self)
+            rows.append(contentsOf: values)
+            return values.count
+        }
+    }
+
     static func openTemplate(_ sealed: Data, key: SymmetricKey, faceID: String) throws -> [Float] {
         let bytes = try AES.GCM.open(try AES.GCM.SealedBox(combined: sealed), using: key, authenticating: Data(faceID.utf8))
         return bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }

@@ -12,6 +12,7 @@ public enum Secrets {
     }
 
     public static func base62(_ bytes: [UInt8]) -> String {
+        if bytes.count <= 15 { return base62Short(bytes) }
         // Repeated division of the big-endian number by 62.
         var number = bytes.drop(while: { $0 == 0 }).map { UInt32($0) }
         var digits: [UInt8] = []
@@ -73,6 +74,40 @@ public enum Secrets {
     }
 
     public static func identifier(_ prefix: String) -> String { "\(prefix)_\(random(bytes: 12))" }
+
+    /// Ids that sort by creation time, for rows written by the million (faces, subjects): 6 bytes of
+    /// Unix milliseconds, then 7 random bytes (56 bits within a millisecond), in base62 of fixed
+    /// width (18 characters; `face_…` is 23 bytes, held inline by the galleries). A B-tree index
+    /// takes them at its right edge: with random ids every batch of a bulk enrolment dirtied a
+    /// page per row in each of three indexes, and the writer spent its time moving pages.
+    public static func sortableIdentifiers(_ prefix: String, count: Int, now: Date = Date()) -> [String] {
+        guard count > 0 else { return [] }
+        let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
+        let random = randomBytes(7 * count)
+        return (0..<count).map { i in
+            var bytes = (0..<6).map { UInt8(truncatingIfNeeded: millis >> (8 * (5 - $0))) }
+            bytes += random[(7 * i)..<(7 * i + 7)]
+            return "\(prefix)_\(base62(bytes))"
+        }
+    }
+
+    public static func sortableIdentifier(_ prefix: String) -> String { sortableIdentifiers(prefix, count: 1)[0] }
+
+    /// `base62` for up to 15 bytes, through one 128-bit number (the general path divides a byte
+    /// array per digit).
+    private static func base62Short(_ bytes: [UInt8]) -> String {
+        var number: UInt128 = 0
+        for b in bytes { number = number << 8 | UInt128(b) }
+        let width = Int((Double(bytes.count) * 8 / log2(62)).rounded(.up))
+        var digits = [UInt8](repeating: alphabet[0], count: width)
+        var i = width
+        while number > 0 && i > 0 {
+            i -= 1
+            digits[i] = alphabet[Int(number % 62)]
+            number /= 62
+        }
+        return String(decoding: digits, as: UTF8.self)
+    }
 }
 
 extension UInt8 {

@@ -111,8 +111,11 @@ public protocol Store: Sendable {
     /// The templates of a client-custody subject, opened with its key for this call only.
     /// - Throws: `sealed` when the key does not open them.
     func custodyTemplates(tenant: String, mode: Mode, subject: String, key: Data) throws -> [[Float]]
-    /// Every stored face (of one tenant and mode, or all), its template opened; client-custody faces never.
-    func forEachFace(tenant: String?, mode: Mode?, _ body: (FaceTemplate) throws -> Void) throws
+    /// Every stored face (of one tenant and mode, or all), its template opened, in batches of at
+    /// most `batch`, in the order written; client-custody faces never. Digests are read with `digests`.
+    func forEachFaceBatch(tenant: String?, mode: Mode?, batch: Int, digests: Bool, _ body: (FaceBatch) throws -> Void) throws
+    /// Server-custody faces per tenant, mode and gallery (what a full load will bring, to size it).
+    func faceCounts() throws -> [FaceCount]
 
     // Signed requests: signers on credentials, challenges, and user actions (each single-use).
     func addSigner(credentialID: String, alg: String, publicKeyPEM: String) throws -> SignerRecord
@@ -180,4 +183,18 @@ extension Store {
     }
 
     public func auditRows() throws -> [[String: String]] { try auditRows(tenant: nil) }
+}
+
+extension Store {
+    /// Every stored face (of one tenant and mode, or all), its template opened; client-custody faces never.
+    public func forEachFace(tenant: String?, mode: Mode?, _ body: (FaceTemplate) throws -> Void) throws {
+        try forEachFaceBatch(tenant: tenant, mode: mode, batch: 1024, digests: true) { batch in
+            for run in batch.runs {
+                for i in run.faces {
+                    try body(FaceTemplate(faceID: batch.faceIDs[i], subjectID: batch.subjectIDs[i], tenantID: run.tenant, mode: run.mode,
+                                          gallery: run.gallery, imageSHA256: batch.imageSHA256s[i], template: Array(batch.template(i))))
+                }
+            }
+        }
+    }
 }

@@ -21,7 +21,7 @@ public enum KeyCustody: String, Sendable, Codable {
 
 extension SQLiteStore {
     public func createSubject(tenant: String, mode: Mode, externalID: String?, custody: KeyCustody) throws -> Subject {
-        let id = Secrets.identifier("sub")
+        let id = Secrets.sortableIdentifier("sub")
         let now = Date().timeIntervalSince1970
         do {
             try write { db in
@@ -136,21 +136,33 @@ extension SQLiteStore {
 
     /// Ids, quality JSON and sealed templates for a batch; batches of 256 or more are split over the cores.
     private static func sealAll(_ faces: [NewFace], key: SymmetricKey) throws -> [(id: String, sealed: Data, quality: String)] {
-        @Sendable func seal(_ face: NewFace) throws -> (id: String, sealed: Data, quality: String) {
-            let id = Secrets.identifier("face")
-            let quality = String(decoding: try qualityEncoder.encode(face.quality), as: UTF8.self)
+        let ids = Secrets.sortableIdentifiers("face", count: faces.count)
+        @Sendable func seal(_ i: Int, previous: inout (StoredQuality, String)?) throws -> (id: String, sealed: Data, quality: String) {
+            let face = faces[i], id = ids[i]
+            // Faces of a batch often share their quality (a bulk seed: all unmeasured): encoded once then.
+            let quality: String
+            if let (q, text) = previous, q == face.quality {
+                quality = text
+            } else {
+                quality = String(decoding: try qualityEncoder.encode(face.quality), as: UTF8.self)
+                previous = (face.quality, quality)
+            }
             // A client-custody face is sealed with its subject's key, which is not kept.
             let sealingKey = face.subjectKey.map { SymmetricKey(data: $0) } ?? key
             return (id, try guarded { try KeyVault.sealTemplate(face.template, key: sealingKey, faceID: id) }, quality)
         }
+        @Sendable func sealRange(_ range: Range<Int>) throws -> [(id: String, sealed: Data, quality: String)] {
+            var previous: (StoredQuality, String)?
+            return try range.map { try seal($0, previous: &previous) }
+        }
         let parts = faces.count >= 256 ? max(1, min(8, ProcessInfo.processInfo.activeProcessorCount)) : 1
-        guard parts > 1 else { return try faces.map(seal) }
+        guard parts > 1 else { return try sealRange(0..<faces.count) }
         let results = Mutex([[(id: String, sealed: Data, quality: String)]?](repeating: nil, count: parts))
         let failure = Mutex<(any Error)?>(nil)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let range = (faces.count * part / parts)..<(faces.count * (part + 1) / parts)
             do {
-                let chunk = try faces[range].map(seal)
+                let chunk = try sealRange(range)
                 results.withLock { $0[part] = chunk }
             } catch {
                 failure.withLock { $0 = error }
@@ -177,7 +189,7 @@ extension SQLiteStore {
             if let id = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM subjects WHERE tenant_id = ? AND mode = ? AND external_id = ?"),
                                             arguments: [tenant, mode.rawValue, external]) { return id }
             guard create else { throw StoreError.notFound("subject") }
-            let id = Secrets.identifier("sub")
+            let id = Secrets.sortableIdentifier("sub")
             try db.cachedStatement(sql: "INSERT INTO subjects(id, tenant_id, mode, external_id, created_at) VALUES (?,?,?,?,?)")
                 .execute(arguments: [id, tenant, mode.rawValue, external, now])
             return id
@@ -224,21 +236,89 @@ extension SQLiteStore {
         }
     }
 
-    public func forEachFace(tenant: String?, mode: Mode?, _ body: (FaceTemplate) throws -> Void) throws {
-        try read { db in
-            // In table order (rowid): one sequential pass, no sort and no join. (Sorting a million
-            // rows with their templates by creation time went through a temporary B-tree on disk.)
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT id, subject_id, tenant_id, mode, gallery, template, image_sha256 FROM faces
-                WHERE (? IS NULL OR tenant_id = ?) AND (? IS NULL OR mode = ?) AND custody = 0
-                ORDER BY rowid
-                """, arguments: [tenant, tenant, mode?.rawValue, mode?.rawValue])
-            while let row = try rows.next() {
-                let id: String = row[0], owner: String = row[2]
-                let template = try KeyVault.openTemplate(row[5], key: try dataKey(tenant: owner, in: db), faceID: id)
-                try body(FaceTemplate(faceID: id, subjectID: row[1], tenantID: owner, mode: Mode(rawValue: row[3]) ?? .test,
-                                      gallery: row[4], imageSHA256: row[6], template: template))
+    public func forEachFaceBatch(tenant: String?, mode: Mode?, batch: Int, digests: Bool, _ body: (FaceBatch) throws -> Void) throws {
+        // A thread of its own reads the rows and opens their templates while this one hands them
+        // on (a start-up indexes them meanwhile): a load at a million faces uses both cores.
+        let ahead = ReadAhead<FaceBatch>(depth: 3)
+        let done = DispatchSemaphore(value: 0)
+        let size = max(1, batch)
+        let reader = Thread { [self] in
+            defer { done.signal() }
+            do {
+                try read { db in try readFaces(db, tenant: tenant, mode: mode, batch: size, digests: digests, into: ahead) }
+                ahead.finish()
+            } catch {
+                ahead.finish(error)
             }
+        }
+        reader.start()
+        defer {
+            ahead.cancel()
+            done.wait()
+        }
+        while let next = try ahead.take() { try body(next) }
+    }
+
+    /// The reader's side of `forEachFaceBatch`: rows in table order, templates opened into each
+    /// batch's contiguous rows. Owner columns repeat from row to row and become a `String` only
+    /// when they change.
+    private func readFaces(_ db: Database, tenant: String?, mode: Mode?, batch size: Int, digests: Bool, into ahead: ReadAhead<FaceBatch>) throws {
+        // In table order (rowid): one sequential pass, no sort and no join. (Sorting a million
+        // rows with their templates by creation time went through a temporary B-tree on disk.)
+        // The file is mapped for this pass (pages read in place, not copied out by a syscall each),
+        // and unmapped after it: the reader connection goes back to the pool as it was.
+        try db.execute(sql: "PRAGMA mmap_size = 17179869184")
+        defer { try? db.execute(sql: "PRAGMA mmap_size = 0") }
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT id, subject_id, tenant_id, mode, gallery, template, image_sha256 FROM faces
+            WHERE (? IS NULL OR tenant_id = ?) AND (? IS NULL OR mode = ?) AND custody = 0
+            ORDER BY rowid
+            """, arguments: [tenant, tenant, mode?.rawValue, mode?.rawValue])
+        var current = FaceBatch()
+        var owner: (tenant: String, mode: Mode, gallery: String, key: SymmetricKey)?
+        func same(_ row: Row, _ index: Int, _ value: String) throws -> Bool {
+            var value = value
+            return try row.withUnsafeData(atIndex: index) { data in
+                guard let data else { return false }
+                return data.withUnsafeBytes { stored in value.withUTF8 { stored.elementsEqual(UnsafeRawBufferPointer($0)) } }
+            }
+        }
+        while let row = try rows.next() {
+            let unchanged: Bool
+            if let o = owner {
+                unchanged = try same(row, 2, o.tenant) && same(row, 3, o.mode.rawValue) && same(row, 4, o.gallery)
+            } else {
+                unchanged = false
+            }
+            if !unchanged {
+                let t: String = row[2], g: String = row[4]
+                owner = (t, Mode(rawValue: row[3]) ?? .test, g, try dataKey(tenant: t, in: db))
+            }
+            guard let o = owner else { continue }
+            let id: String = row[0]
+            let values = try Self.guarded {
+                try row.withUnsafeData(atIndex: 5) { sealed in
+                    try KeyVault.openTemplate(sealed ?? Data(), key: o.key, faceID: id, appendingTo: &current.templates)
+                }
+            }
+            try current.append(faceID: id, subjectID: row[1], tenant: o.tenant, mode: o.mode, gallery: o.gallery,
+                               imageSHA256: digests ? row[6] : nil, values: values)
+            if current.count == size {
+                guard ahead.put(current) else { return }
+                current = FaceBatch()
+            }
+        }
+        if current.count > 0 { _ = ahead.put(current) }
+    }
+
+    public func faceCounts() throws -> [FaceCount] {
+        try read { db in
+            // The covering index (tenant, mode, gallery, custody): no template is read.
+            try Row.fetchAll(db, sql: """
+                SELECT tenant_id, mode, gallery, COUNT(*) FROM faces INDEXED BY faces_gallery WHERE custody = 0
+                GROUP BY tenant_id, mode, gallery
+                """).map { FaceCount(tenant: $0[0], mode: Mode(rawValue: $0[1]) ?? .test, gallery: $0[2], faces: $0[3]) }
         }
     }
 }
+
