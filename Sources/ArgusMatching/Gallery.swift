@@ -51,22 +51,14 @@ public final class Gallery: @unchecked Sendable {
     /// Adds `ids.count` templates from contiguous rows (row i at `i * dimension`), normalising
     /// those not of unit length; all or nothing. The one way rows enter a gallery.
     public func add(ids newIDs: some Collection<String>, rows: UnsafeBufferPointer<Float>) throws(MatchingError) {
-        guard rows.count == newIDs.count * dimension else {
-            throw .wrongDimension(expected: dimension, got: newIDs.isEmpty ? rows.count : rows.count / newIDs.count)
-        }
-        guard let source = rows.baseAddress, !newIDs.isEmpty else { return }
-        var scales: [(row: Int, scale: Float)] = []
-        for i in 0..<newIDs.count {
-            if let s = try unitScale(UnsafeBufferPointer(start: source + i * dimension, count: dimension)) { scales.append((i, s)) }
-        }
-        // Rows already of unit length (every stored template) are copied as they are.
-        var scaled: [Float] = []
-        if !scales.isEmpty {
-            scaled = Array(rows)
-            for (row, scale) in scales {
-                for j in (row * dimension)..<((row + 1) * dimension) { scaled[j] *= scale }
-            }
-        }
+        try add(ids: newIDs, prepared: try PreparedRows(rows, count: newIDs.count, dimension: dimension))
+    }
+
+    /// Adds rows already checked (and scaled where needed) by `PreparedRows`: the check runs before
+    /// any lock is taken.
+    func add(ids newIDs: some Collection<String>, prepared: PreparedRows) throws(MatchingError) {
+        precondition(prepared.count == newIDs.count && prepared.dimension == dimension, "rows prepared for these ids")
+        guard !newIDs.isEmpty else { return }
         try lock.withWriteLock { () throws(MatchingError) in
             // One hash per id: each is recorded as it is checked, and taken back if a later one is present.
             var inserted = 0
@@ -78,18 +70,14 @@ public final class Gallery: @unchecked Sendable {
                 inserted += 1
             }
             store.grow(toFit: store.count + newIDs.count)
-            if scaled.isEmpty {
-                store.appendRows(source, rows: newIDs.count)
-            } else {
-                scaled.withUnsafeBufferPointer { store.appendRows($0.baseAddress!, rows: newIDs.count) }
-            }
+            prepared.withRows { store.appendRows($0, rows: newIDs.count) }
         }
     }
 
     /// Room for `rows` faces in all without reallocation (a bulk load that knows its size).
     public func reserve(_ rows: Int) {
         lock.withWriteLock {
-            store.reserve(rows)
+            store.reserve(rows, prefaulting: true)
             ids.reserve(rows)
         }
     }
@@ -184,5 +172,44 @@ public final class Gallery: @unchecked Sendable {
     /// Runs `body` with the store and id map under the shared lock (persistence).
     func withReadAccess<T, E: Error>(_ body: (TemplateStore, IDMap) throws(E) -> T) throws(E) -> T {
         try lock.withReadLock { () throws(E) -> T in try body(store, ids) }
+    }
+}
+
+/// Contiguous rows checked for a gallery (dimension, finite, non-zero) and of unit length: the
+/// caller's buffer when every row already is (every stored template), else a scaled copy.
+struct PreparedRows {
+    let count: Int
+    let dimension: Int
+    private let source: UnsafeBufferPointer<Float>
+    private let scaled: [Float]?
+
+    /// - Warning: `rows` must outlive the value (it is read in place).
+    init(_ rows: UnsafeBufferPointer<Float>, count: Int, dimension: Int) throws(MatchingError) {
+        guard rows.count == count * dimension else {
+            throw .wrongDimension(expected: dimension, got: count == 0 ? rows.count : rows.count / count)
+        }
+        var scales: [(row: Int, scale: Float)] = []
+        if let base = rows.baseAddress {
+            for i in 0..<count {
+                if let s = try unitScale(UnsafeBufferPointer(start: base + i * dimension, count: dimension)) { scales.append((i, s)) }
+            }
+        }
+        var copy: [Float]?
+        if !scales.isEmpty {
+            var c = Array(rows)
+            for (row, scale) in scales {
+                for j in (row * dimension)..<((row + 1) * dimension) { c[j] *= scale }
+            }
+            copy = c
+        }
+        (self.count, self.dimension, self.source, self.scaled) = (count, dimension, rows, copy)
+    }
+
+    func withRows(_ body: (UnsafePointer<Float>) -> Void) {
+        if let scaled {
+            scaled.withUnsafeBufferPointer { if let p = $0.baseAddress { body(p) } }
+        } else if let p = source.baseAddress {
+            body(p)
+        }
     }
 }

@@ -37,12 +37,16 @@ public final class SubjectIndex: Sendable {
         var subjectFaces: [[InlineID]] = []
         var freeOrdinals: [UInt32] = []
 
-        mutating func partition(_ name: String, dimension: Int) -> (Gallery, UInt32) {
-            if let g = partitions[name], let n = partitionList.firstIndex(where: { $0 === g }) { return (g, UInt32(n)) }
-            let g = Gallery(dimension: dimension)
-            partitions[name] = g
-            partitionList.append(g)
-            return (g, UInt32(partitionList.count - 1))
+        /// The named partition and its number; a new one is made, but recorded only by `keep`.
+        func partition(_ name: String, dimension: Int) -> (gallery: Gallery, number: UInt32, isNew: Bool) {
+            if let g = partitions[name], let n = partitionList.firstIndex(where: { $0 === g }) { return (g, UInt32(n), false) }
+            return (Gallery(dimension: dimension), UInt32(partitionList.count), true)
+        }
+
+        mutating func keep(_ partition: (gallery: Gallery, number: UInt32, isNew: Bool), named name: String) {
+            guard partition.isNew else { return }
+            partitions[name] = partition.gallery
+            partitionList.append(partition.gallery)
         }
 
         /// The subject's number, a new one for a new subject (one hash for a new subject).
@@ -95,13 +99,18 @@ public final class SubjectIndex: Sendable {
     public func add(faces: some Collection<String>, subjects: some Collection<String>, rows: UnsafeBufferPointer<Float>,
                     partition: String = "default") throws(MatchingError) {
         precondition(faces.count == subjects.count, "a subject per face")
+        // Rows are checked before the lock: searches wait on it for their subjects.
+        let prepared = try PreparedRows(rows, count: faces.count, dimension: dimension)
         try maps.withLock { (m: inout Maps) throws(MatchingError) in
             for f in faces {
                 if let key = m.names.existingKey(f), m.faces[key] != nil { throw .duplicateID(f) }
             }
-            let (gallery, number) = m.partition(partition, dimension: dimension)
+            // A partition is made with its first face: a refused batch leaves none behind.
+            let target = m.partition(partition, dimension: dimension)
             // The gallery checks templates and duplicates within the batch before it changes.
-            try gallery.add(ids: faces, rows: rows)
+            try target.gallery.add(ids: faces, prepared: prepared)
+            m.keep(target, named: partition)
+            let number = target.number
             for (f, s) in zip(faces, subjects) {
                 guard let face = m.names.key(f, inserting: true), let subject = m.names.key(s, inserting: true) else { continue }
                 let ordinal = m.ordinal(of: subject)
@@ -119,7 +128,9 @@ public final class SubjectIndex: Sendable {
             m.subjectOrdinals.reserveCapacity(subjects)
             m.subjectKeys.reserveCapacity(subjects)
             m.subjectFaces.reserveCapacity(subjects)
-            return m.partition(partition, dimension: dimension).0
+            let target = m.partition(partition, dimension: dimension)
+            m.keep(target, named: partition)
+            return target.gallery
         }
         gallery.reserve(partitionFaces)
     }

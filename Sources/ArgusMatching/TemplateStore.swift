@@ -57,12 +57,13 @@ final class TemplateStore {
         return raw
     }
 
-    /// Ensures room for `rows` rows without further allocation (exactly that many). A large
-    /// reservation (a bulk load that knows its size) has its pages faulted in on another thread
-    /// while rows are written: first-touch page clearing was a third of a million-face start-up.
-    func reserve(_ rows: Int) {
+    /// Ensures room for `rows` rows without further allocation (exactly that many). With
+    /// `prefaulting` (a bulk load from the store, which knows its size), a large reservation has its
+    /// pages faulted in on another thread while rows are written: first-touch page clearing was a
+    /// third of a million-face start-up.
+    func reserve(_ rows: Int, prefaulting: Bool = false) {
         guard rows > capacity else { return }
-        let large = rows * dimension * MemoryLayout<Float>.stride >= 4 * Self.hugePage
+        let large = prefaulting && rows * dimension * MemoryLayout<Float>.stride >= 4 * Self.hugePage
         reallocate(rows, hugePages: !large)
         if large { prefault() }
     }

@@ -19,7 +19,10 @@ final class ReadAhead<Element: Sendable>: Sendable {
 
     init(depth: Int) {
         precondition(depth > 0, "depth > 0")
-        slots = DispatchSemaphore(value: depth)
+        // Made at 0 and raised: libdispatch stops the process when a semaphore is freed below the
+        // value it was made with, which an early stop (batches left queued) would leave it at.
+        slots = DispatchSemaphore(value: 0)
+        for _ in 0..<depth { slots.signal() }
     }
 
     /// Producer: waits for room. - Returns: false when the consumer has gone (stop producing).
@@ -63,9 +66,15 @@ final class ReadAhead<Element: Sendable>: Sendable {
         return try next.get()
     }
 
-    /// Consumer: stops the producer at its next `put`.
+    /// Consumer: stops the producer at its next `put`; what was queued is dropped (and its room given back).
     func cancel() {
-        state.withLock { $0.cancelled = true }
-        slots.signal()
+        let dropped = state.withLock { s -> Int in
+            s.cancelled = true
+            let n = s.queue.count - s.head
+            s.queue.removeAll()
+            s.head = 0
+            return n
+        }
+        for _ in 0...dropped { slots.signal() }
     }
 }
