@@ -121,13 +121,8 @@ public struct FaceBatch: Sendable {
 
     public var count: Int { faceIDs.count }
 
-    /// Records a face whose `values` template values were just appended to `templates`.
-    mutating func append(faceID: String, subjectID: String, tenant: String, mode: Mode, gallery: String, imageSHA256: String?, values: Int) throws {
-        if faceIDs.isEmpty { dimension = values }
-        guard values == dimension, values > 0 else {
-            templates.removeLast(values)
-            throw StoreError.sealed("face \(faceID) holds a template of \(values) values where its batch has \(dimension)")
-        }
+    /// Records a face; its template follows through `opened(values:faceID:)`, in the same order.
+    mutating func append(faceID: String, subjectID: String, tenant: String, mode: Mode, gallery: String, imageSHA256: String?) {
         let i = faceIDs.count
         faceIDs.append(faceID)
         subjectIDs.append(subjectID)
@@ -136,6 +131,15 @@ public struct FaceBatch: Sendable {
             runs[runs.count - 1].faces = last.faces.lowerBound..<(i + 1)
         } else {
             runs.append(Run(tenant: tenant, mode: mode, gallery: gallery, faces: i..<(i + 1)))
+        }
+    }
+
+    /// Checks the template of `values` values just appended to `templates`: every template of a
+    /// batch has as many as the first.
+    mutating func opened(values: Int, faceID: String) throws {
+        if templates.count == values { dimension = values }
+        guard values == dimension, values > 0 else {
+            throw StoreError.sealed("face \(faceID) holds a template of \(values) values where its batch has \(dimension)")
         }
     }
 
