@@ -33,8 +33,9 @@ public final class Galleries: Sendable {
         for (owner, galleries) in Dictionary(grouping: counts, by: { Owner(tenant: $0.tenant, mode: $0.mode) }) {
             let total = galleries.reduce(0) { $0 + $1.faces }
             guard let largest = galleries.max(by: { $0.faces < $1.faces }) else { continue }
-            index(owner).reserve(faces: index(owner).count + total, subjects: index(owner).count + total,
-                                 partition: largest.gallery, partitionFaces: largest.faces)
+            let index = index(owner)
+            index.reserve(faces: index.count + total, subjects: index.count + total,
+                          partition: largest.gallery, partitionFaces: index.count(in: [largest.gallery]) + largest.faces)
         }
         var loaded = 0
         try store.forEachFaceBatch(tenant: tenant, mode: mode, batch: 8192, digests: false) { batch in

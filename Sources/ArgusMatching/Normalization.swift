@@ -4,14 +4,8 @@
 /// - Throws: `MatchingError.wrongDimension`, `.nonFinite` or `.zeroVector`.
 func normalizedTemplate(_ vector: [Float], dimension: Int) throws(MatchingError) -> [Float] {
     guard vector.count == dimension else { throw .wrongDimension(expected: dimension, got: vector.count) }
-    var sum = 0.0
-    for v in vector {
-        guard v.isFinite else { throw .nonFinite }
-        sum += Double(v) * Double(v)
-    }
-    guard sum > 0, sum.isFinite else { throw .zeroVector }
-    if abs(sum - 1) <= 1e-6 { return vector }
-    let scale = Float(1 / sum.squareRoot())
+    let scale = try vector.withUnsafeBufferPointer { (row) throws(MatchingError) in try unitScale(row) }
+    guard let scale else { return vector }
     return vector.map { $0 * scale }
 }
 
