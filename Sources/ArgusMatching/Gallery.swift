@@ -39,12 +39,7 @@ public final class Gallery: @unchecked Sendable {
 
     /// Adds many templates at once; all or nothing.
     public func add(_ entries: [(id: String, template: [Float])]) throws(MatchingError) {
-        var rows: [Float] = []
-        rows.reserveCapacity(entries.count * dimension)
-        for entry in entries {
-            guard entry.template.count == dimension else { throw .wrongDimension(expected: dimension, got: entry.template.count) }
-            rows.append(contentsOf: entry.template)
-        }
+        let rows = try contiguousRows(entries.lazy.map(\.template), dimension: dimension)
         try rows.withUnsafeBufferPointer { (buffer) throws(MatchingError) in try add(ids: entries.map(\.id), rows: buffer) }
     }
 

@@ -22,3 +22,15 @@ func unitScale(_ row: UnsafeBufferPointer<Float>) throws(MatchingError) -> Float
     if abs(sum - 1) <= 1e-6 { return nil }
     return Float(1 / sum.squareRoot())
 }
+
+/// Templates laid end to end (row i at `i * dimension`), each of `dimension` values.
+/// - Throws: `.wrongDimension` for the first that is not.
+func contiguousRows(_ templates: some Collection<[Float]>, dimension: Int) throws(MatchingError) -> [Float] {
+    var rows: [Float] = []
+    rows.reserveCapacity(templates.count * dimension)
+    for t in templates {
+        guard t.count == dimension else { throw .wrongDimension(expected: dimension, got: t.count) }
+        rows.append(contentsOf: t)
+    }
+    return rows
+}

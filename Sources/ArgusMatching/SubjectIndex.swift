@@ -83,12 +83,7 @@ public final class SubjectIndex: Sendable {
 
     /// Adds many faces to one partition; all or nothing. A face id is unique across partitions.
     public func add(_ faces: [(face: String, subject: String, template: [Float])], partition: String = "default") throws(MatchingError) {
-        var rows: [Float] = []
-        rows.reserveCapacity(faces.count * dimension)
-        for f in faces {
-            guard f.template.count == dimension else { throw .wrongDimension(expected: dimension, got: f.template.count) }
-            rows.append(contentsOf: f.template)
-        }
+        let rows = try contiguousRows(faces.lazy.map(\.template), dimension: dimension)
         try rows.withUnsafeBufferPointer { (buffer) throws(MatchingError) in
             try add(faces: faces.map(\.face), subjects: faces.map(\.subject), rows: buffer, partition: partition)
         }
@@ -107,7 +102,7 @@ public final class SubjectIndex: Sendable {
             }
             // A partition is made with its first face: a refused batch leaves none behind.
             let target = m.partition(partition, dimension: dimension)
-            // The gallery checks templates and duplicates within the batch before it changes.
+            // The gallery refuses ids it holds or the batch repeats before it changes.
             try target.gallery.add(ids: faces, prepared: prepared)
             m.keep(target, named: partition)
             let number = target.number
@@ -253,8 +248,7 @@ public final class SubjectIndex: Sendable {
                 }
             }
         }
-        let named = maps.withLock { m in best.map { SubjectMatch(subject: m.names.string($0.key), score: $0.value) } }
-        var ranked = named
+        var ranked = maps.withLock { m in best.map { SubjectMatch(subject: m.names.string($0.key), score: $0.value) } }
         ranked.sort { a, b in a.score != b.score ? a.score > b.score : a.subject < b.subject }
         return Array(ranked.prefix(limit))
     }

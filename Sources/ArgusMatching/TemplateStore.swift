@@ -125,19 +125,7 @@ final class TemplateStore {
         capacity = rows
     }
 
-    /// Appends one row and returns its number. - Precondition: `row.count == dimension`.
-    @discardableResult
-    func append(_ row: UnsafeBufferPointer<Float>) -> Int {
-        precondition(row.count == dimension, "row.count == dimension")
-        if count == capacity { grow(toFit: count + 1) }
-        guard let base, let source = row.baseAddress else { fatalError("TemplateStore: no storage") }
-        (base + count * dimension).update(from: source, count: dimension)
-        if let half { argus_f32_to_f16(source, half + count * dimension, dimension) }
-        count += 1
-        return count - 1
-    }
-
-    /// Appends `rows` rows from a contiguous buffer (used by the file loader).
+    /// Appends `rows` rows from a contiguous buffer (the one way rows are added).
     func appendRows(_ source: UnsafePointer<Float>, rows: Int) {
         grow(toFit: count + rows)
         guard let base else { return }

@@ -87,8 +87,9 @@ struct KeyVault: Sendable {
     }
 
     static func openTemplate(_ sealed: Data, key: SymmetricKey, faceID: String) throws -> [Float] {
-        let bytes = try AES.GCM.open(try AES.GCM.SealedBox(combined: sealed), using: key, authenticating: Data(faceID.utf8))
-        return bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        var template: [Float] = []
+        _ = try openTemplate(sealed, key: key, faceID: faceID, appendingTo: &template)
+        return template
     }
 }
 
