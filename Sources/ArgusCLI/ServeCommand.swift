@@ -22,6 +22,8 @@ extension Argus {
         @Option(help: "Analysis threads (default: one per core).") var analysisThreads: Int?
         @Option(help: "Analysis jobs that may wait for a thread; beyond them 503 overloaded (default: 8 per thread).") var analysisQueue: Int?
         @Option(help: "Milliseconds a job may wait for a thread before it is refused with 503 (default 10000).") var analysisDeadline: Int?
+        @Option(help: "Chips of concurrent requests embedded together, at most (default 4; 1: each alone).") var embeddingBatch: Int?
+        @Option(help: "Milliseconds a chip may wait for others while photos are queued (default 250).") var embeddingWait: Int?
         @Flag(help: "Let anyone sign up in the console (default: by invitation only).") var openSignup = false
         @Flag(help: "Allow webhook endpoints on private and loopback addresses.") var allowPrivateWebhooks = false
 
@@ -47,6 +49,10 @@ extension Argus {
             if let analysisThreads { configuration.analysisThreads = analysisThreads }
             if let analysisQueue { configuration.analysisQueueLimit = analysisQueue }
             if let analysisDeadline { configuration.analysisDeadlineMilliseconds = analysisDeadline }
+            if let v = env["ARGUS_EMBEDDING_BATCH"].flatMap(Int.init) { configuration.embeddingBatch = v }
+            if let v = env["ARGUS_EMBEDDING_WAIT_MS"].flatMap(Int.init) { configuration.embeddingWaitMilliseconds = v }
+            if let embeddingBatch { configuration.embeddingBatch = embeddingBatch }
+            if let embeddingWait { configuration.embeddingWaitMilliseconds = embeddingWait }
             if openSignup { configuration.openSignup = true }
             if allowPrivateWebhooks { configuration.allowPrivateWebhooks = true }
 

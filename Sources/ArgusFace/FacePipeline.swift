@@ -108,9 +108,24 @@ public final class FacePipeline: Sendable {
         return try analyze(image, embed: embed)
     }
 
+    /// A face chosen in a photo, with its aligned chip, before its descriptor is computed: the first
+    /// stage of `enrollmentFace` and `probeFace`, for callers that embed chips of several photos in
+    /// one batch (the service's requests), then finish with `FaceEmbedder`.
+    public struct ChosenFace: Sendable {
+        public var record: FaceRecord
+        public var chip: RGBImage
+        /// Faces found in the photo.
+        public var faces: Int
+    }
+
     /// The face to enrol from a photo under `policy`, with its descriptor.
     /// - Throws: `.noFace`, `.multipleFaces`, or `.lowQuality(reasons)` when the chosen face fails the gate.
     public func enrollmentFace(_ image: RGBImage, policy: EnrollmentPolicy = .single) throws(FaceAnalysisError) -> FaceRecord {
+        try embedded(try enrollmentCandidate(image, policy: policy))
+    }
+
+    /// `enrollmentFace` without the descriptor.
+    public func enrollmentCandidate(_ image: RGBImage, policy: EnrollmentPolicy = .single) throws(FaceAnalysisError) -> ChosenFace {
         let (faces, chips) = try locate(image)
         guard !faces.isEmpty else { throw .noFace }
         let index: Int
@@ -122,17 +137,29 @@ public final class FacePipeline: Sendable {
             index = Self.largest(faces)
         }
         guard faces[index].quality.passes else { throw .lowQuality(faces[index].quality.reasons) }
-        return try embedded(faces, chips: chips, indices: [index])[index]
+        return ChosenFace(record: faces[index], chip: chips[index], faces: faces.count)
     }
 
     /// A search probe: the largest detected face whatever its quality (the caller reports the
     /// quality; a search is not an enrolment), and how many faces the photo holds.
     /// - Throws: `.noFace` when there is none.
     public func probeFace(_ image: RGBImage) throws(FaceAnalysisError) -> (face: FaceRecord, faces: Int) {
+        let chosen = try probeCandidate(image)
+        return (try embedded(chosen), chosen.faces)
+    }
+
+    /// `probeFace` without the descriptor.
+    public func probeCandidate(_ image: RGBImage) throws(FaceAnalysisError) -> ChosenFace {
         let (faces, chips) = try locate(image)
         guard !faces.isEmpty else { throw .noFace }
         let index = Self.largest(faces)
-        return (try embedded(faces, chips: chips, indices: [index])[index], faces.count)
+        return ChosenFace(record: faces[index], chip: chips[index], faces: faces.count)
+    }
+
+    private func embedded(_ chosen: ChosenFace) throws(FaceAnalysisError) -> FaceRecord {
+        var record = chosen.record
+        record.descriptor = try embedder.descriptors(for: [chosen.chip], threads: options.threads ?? 1)[0]
+        return record
     }
 
     /// The largest face by box area; ties go to the more confident (earlier) one.

@@ -73,7 +73,7 @@ public struct ArgusServiceRuntime: Sendable {
                                                         failures: failures,
                                                         maxBodyBytes: configuration.maxBodyBytes))
         router.add(middleware: UserActionMiddleware(store: store, body: body))
-        MetaController(galleries: galleries, tokens: tokens, metrics: metrics, openAPI: OpenAPIDocument.data).register(router)
+        MetaController(galleries: galleries, tokens: tokens, metrics: metrics, embeddings: faces.embeddings, openAPI: OpenAPIDocument.data).register(router)
         KeysController(store: store, body: body).register(router.requiring(.keysManage))
         SigningController(store: store, body: body, lifetime: TimeInterval(min(300, max(1, configuration.userActionLifetime)))).register(keys: router.requiring(.keysManage), actions: router.requiring(nil))
         AppKeysController(store: store, body: body).register(router.requiring(.keysManage))

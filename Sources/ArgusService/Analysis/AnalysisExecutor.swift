@@ -10,6 +10,10 @@ import Synchronization
 ///
 /// With `threads` workers at most `threads` images are decoded at once, which bounds decode memory
 /// to `threads × maxPixels × 3` bytes plus the compressed bodies waiting in the queue.
+///
+/// Lanes hold work that continues admitted jobs and is worth running together (the embedding of
+/// several requests' chips): a free thread asks each lane, before it takes a queued job, whether
+/// its work is due; what a lane holds is never refused and has no deadline.
 final class AnalysisExecutor: Sendable {
     enum Refusal: Error, Equatable {
         /// The queue was full.
@@ -50,6 +54,8 @@ final class AnalysisExecutor: Sendable {
     /// so async work at large ended up niced: a timing test of the suite went from < 3 s to 8 s.)
     static let niceness: Int32 = 0
 
+    private let lanes: Mutex<[any AnalysisLane]> = Mutex([])
+
     init(threads: Int, queueLimit: Int, deadline: Duration) {
         self.threads = max(1, threads)
         self.queueLimit = max(0, queueLimit)
@@ -60,6 +66,17 @@ final class AnalysisExecutor: Sendable {
             thread.stackSize = 8 << 20
             thread.start()
         }
+    }
+
+    /// Adds a lane; its `take` is asked by every free thread from now on.
+    func add(lane: any AnalysisLane) {
+        lanes.withLock { $0.append(lane) }
+    }
+
+    /// A lane calls this once for each item it is given, so that a thread wakes for it. (A thread
+    /// that takes several items at once leaves wake-ups that find nothing: harmless.)
+    func signal() {
+        wake.signal()
     }
 
     /// Jobs waiting and running now (for metrics and tests).
@@ -114,6 +131,21 @@ final class AnalysisExecutor: Sendable {
         }
         while true {
             wake.wait()
+            let jobsWaiting = state.withLock { $0.waiting > 0 }
+            let now = DispatchTime.now().uptimeNanoseconds
+            // Each lane's `take` hands its work over: it is called once per lane, never twice.
+            let laneWork = lanes.withLock { lanes -> (@Sendable () -> Void)? in
+                for lane in lanes {
+                    if let work = lane.take(jobsWaiting: jobsWaiting, now: now) { return work }
+                }
+                return nil
+            }
+            if let laneWork {
+                state.withLock { $0.running += 1 }
+                laneWork()
+                state.withLock { $0.running -= 1 }
+                continue
+            }
             let next = state.withLock { s -> Job? in
                 guard s.head < s.queue.count else { return nil }
                 let job = s.queue[s.head]
@@ -134,4 +166,11 @@ final class AnalysisExecutor: Sendable {
             state.withLock { $0.running -= 1 }
         }
     }
+}
+
+/// Work an executor's threads run between its queued jobs (see `AnalysisExecutor`).
+protocol AnalysisLane: AnyObject, Sendable {
+    /// The work to run now on the calling thread, or nil when none is due. `jobsWaiting`: whether
+    /// admitted jobs are queued; `now`: `DispatchTime` nanoseconds.
+    func take(jobsWaiting: Bool, now: UInt64) -> (@Sendable () -> Void)?
 }

@@ -1,4 +1,4 @@
-public import ArgusFace
+import ArgusFace
 import ArgusImaging
 public import Foundation
 
@@ -8,6 +8,8 @@ struct FaceAnalysisService: Sendable {
     let pipeline: FacePipeline
     let decoder: ImageDecoder
     let executor: AnalysisExecutor
+    /// Chips of concurrent requests embedded together.
+    let embeddings: EmbeddingLane
 
     init(pipeline: FacePipeline, configuration: ServiceConfiguration) {
         // One photo per analysis thread, each on one core: throughput without oversubscription.
@@ -19,6 +21,8 @@ struct FaceAnalysisService: Sendable {
         let queue = configuration.analysisQueueLimit > 0 ? configuration.analysisQueueLimit : 8 * threads
         executor = AnalysisExecutor(threads: threads, queueLimit: queue,
                                     deadline: .milliseconds(configuration.analysisDeadlineMilliseconds))
+        embeddings = EmbeddingLane(embedder: pipeline.embedder, executor: executor, maxBatch: configuration.embeddingBatch,
+                                   maxWait: .milliseconds(configuration.embeddingWaitMilliseconds))
     }
 
     /// Refuses at once (503 `overloaded`, before the body is read or anything is spent) when the
@@ -38,12 +42,27 @@ struct FaceAnalysisService: Sendable {
             options.quality.minFaceSize = minFaceSize
             chosen = pipeline.with(options: options)
         }
-        return try await onExecutor { [chosen, decoder] in try chosen.enrollmentFace(try Self.decode(bytes, decoder), policy: policy) }
+        let candidate = try await onExecutor { [chosen, decoder] in try chosen.enrollmentCandidate(try Self.decode(bytes, decoder), policy: policy) }
+        return try await embedded(candidate)
     }
 
     /// A search probe: the largest face whatever its quality, and the number of faces found.
     func probe(from bytes: [UInt8]) async throws -> (face: FaceRecord, faces: Int) {
-        try await onExecutor { [pipeline, decoder] in try pipeline.probeFace(try Self.decode(bytes, decoder)) }
+        let candidate = try await onExecutor { [pipeline, decoder] in try pipeline.probeCandidate(try Self.decode(bytes, decoder)) }
+        return (try await embedded(candidate), candidate.faces)
+    }
+
+    /// The chosen face with its descriptor, computed with other requests' chips when they wait too.
+    private func embedded(_ candidate: FacePipeline.ChosenFace) async throws -> FaceRecord {
+        var record = candidate.record
+        do {
+            record.descriptor = try await embeddings.descriptor(for: candidate.chip)
+        } catch let error as FaceAnalysisError {
+            throw Self.map(error)
+        } catch is AnalysisExecutor.Refusal {
+            throw APIError.overloaded
+        }
+        return record
     }
 
     private func onExecutor<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {

@@ -30,6 +30,11 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     public var analysisThreads = 0
     public var analysisQueueLimit = 0
     public var analysisDeadlineMilliseconds = 10_000
+    /// Batching across requests: at most `embeddingBatch` chips go through the embedding network
+    /// together (1: each alone), and a chip waits for others at most `embeddingWaitMilliseconds`,
+    /// and only while photos are queued for detection (an idle server never waits).
+    public var embeddingBatch = 4
+    public var embeddingWaitMilliseconds = 250
     /// Read timeouts, in seconds: a connection's first request head must arrive whole within
     /// `headTimeout`, an idle keep-alive connection (or a later head) is closed after `idleTimeout`,
     /// and a request body must arrive whole within `bodyTimeout` (408 `request_timeout`).
@@ -59,7 +64,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case host, port, dataDirectory, modelsDirectory, maxBodyBytes, sessionDefaultTTL, sessionMaxTTL, sessionMaxAttempts
         case signingKeyRotation, rateLimitPerSecond, rateLimitBurst, authFailuresPerSecond, authFailureBurst, maxImagePixels
-        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, headTimeout, idleTimeout, bodyTimeout, issuer, audience, userActionLifetime, openSignup, secureCookies, customerTokenMaxLifetime, allowPrivateWebhooks, webhookRetryBase, webhookGiveUpAfter, webhookDisableAfter
+        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, embeddingBatch, embeddingWaitMilliseconds, headTimeout, idleTimeout, bodyTimeout, issuer, audience, userActionLifetime, openSignup, secureCookies, customerTokenMaxLifetime, allowPrivateWebhooks, webhookRetryBase, webhookGiveUpAfter, webhookDisableAfter
     }
 
     /// A config file names only what it changes: absent fields keep their defaults, so files
@@ -78,6 +83,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         try take(.authFailuresPerSecond, \.authFailuresPerSecond); try take(.authFailureBurst, \.authFailureBurst)
         try take(.maxImagePixels, \.maxImagePixels); try take(.analysisThreads, \.analysisThreads)
         try take(.analysisQueueLimit, \.analysisQueueLimit); try take(.analysisDeadlineMilliseconds, \.analysisDeadlineMilliseconds)
+        try take(.embeddingBatch, \.embeddingBatch); try take(.embeddingWaitMilliseconds, \.embeddingWaitMilliseconds)
         try take(.headTimeout, \.headTimeout); try take(.idleTimeout, \.idleTimeout); try take(.bodyTimeout, \.bodyTimeout)
         try take(.userActionLifetime, \.userActionLifetime)
         try take(.openSignup, \.openSignup); try take(.secureCookies, \.secureCookies)

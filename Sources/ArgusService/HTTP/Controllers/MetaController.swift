@@ -13,8 +13,9 @@ final class ServiceMetrics: Sendable {
         durations.withLock { $0 = ($0.sum + seconds, $0.count + 1) }
     }
 
-    /// Route counters and durations are process-wide (no tenant in them); the template gauge is the caller's.
-    func exposition(templates: Int) -> String {
+    /// Route counters, durations and embedding batches are process-wide (no tenant in them); the
+    /// template gauge is the caller's.
+    func exposition(templates: Int, embeddings: (batches: Int, chips: Int)) -> String {
         var out = "# HELP argus_requests_total Requests by route and status.\n# TYPE argus_requests_total counter\n"
         for (key, n) in counts.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
             let parts = key.split(separator: "|", maxSplits: 1)
@@ -23,6 +24,8 @@ final class ServiceMetrics: Sendable {
         let d = durations.withLock { $0 }
         out += "# HELP argus_request_duration_seconds Time spent serving requests.\n# TYPE argus_request_duration_seconds summary\n"
         out += "argus_request_duration_seconds_sum \(d.sum)\nargus_request_duration_seconds_count \(d.count)\n"
+        out += "# HELP argus_embedding_batches_total Batches run by the embedding network (chips of concurrent requests go together).\n# TYPE argus_embedding_batches_total counter\nargus_embedding_batches_total \(embeddings.batches)\n"
+        out += "# HELP argus_embedding_chips_total Chips embedded.\n# TYPE argus_embedding_chips_total counter\nargus_embedding_chips_total \(embeddings.chips)\n"
         out += "# HELP argus_templates Templates held in memory for the caller's tenant and mode.\n# TYPE argus_templates gauge\nargus_templates \(templates)\n"
         return out
     }
@@ -53,6 +56,7 @@ struct MetaController {
     let galleries: Galleries
     let tokens: SessionTokens
     let metrics: ServiceMetrics
+    let embeddings: EmbeddingLane
     let openAPI: Data
 
     func register(_ router: some RouterMethods<ArgusRequestContext>) {
@@ -69,7 +73,7 @@ struct MetaController {
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
             let templates = galleries.index(tenant: p.tenantID, mode: p.mode).count
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(templates: templates))))
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(templates: templates, embeddings: embeddings.counts))))
         }
         router.get("/.well-known/jwks.json") { _, _ in try JSONResponse.make(tokens.jwks()) }
         router.get("/openapi.json") { _, _ in
