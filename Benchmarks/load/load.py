@@ -168,8 +168,16 @@ def main():
         print(json.dumps({"route": args.route, "templates": args.templates, "cpu_ms_per_request": round(cpu * 1e3, 1),
                           "idle_latency_ms": round(wall * 1e3, 1), "cores": cores, "cpu_bound_rps": round(bound, 2)}), flush=True)
 
+        def embedding_counts():
+            status, text = request(args.port, "GET", "/metrics", key, None)
+            assert status == 200, status
+            text = text.decode() if isinstance(text, bytes) else text
+            found = dict(re.findall(r"^(argus_embedding_(?:batches|chips)_total) (\d+)$", text, re.M))
+            return int(found.get("argus_embedding_batches_total", 0)), int(found.get("argus_embedding_chips_total", 0))
+
         rows = []
         for conns in [int(c) for c in args.connections.split(",")]:
+            batches0, chips0 = embedding_counts()
             health = Poller(args.port, "/healthz", 0.05)
             probe_client = Poller(args.port, path, 0.25, key=key, body=body, method="POST")
             health.start()
@@ -183,6 +191,7 @@ def main():
             if "WRKJSON " not in out.stdout:
                 sys.exit(f"wrk said: {out.stdout}\n{out.stderr}")
             w = json.loads(out.stdout.split("WRKJSON ", 1)[1].splitlines()[0])
+            batches1, chips1 = embedding_counts()
             ok = w["statuses"].get("200", 0)
             shed = w["statuses"].get("503", 0) + w["statuses"].get("429", 0)
             # The probe's answers are the server's work too: throughput counts both.
@@ -197,7 +206,9 @@ def main():
                    "healthz_max_ms": round(max(h), 1), "healthz_failures": sum(1 for s, _ in health.samples if s != 200),
                    "probe_200_p99_ms": round(percentile(accepted, 99), 1), "probe_200": len(accepted),
                    "probe_503_p99_ms": round(percentile(refused, 99), 1), "probe_503_max_ms": round(max(refused), 1) if refused else None,
-                   "probe_503": len(refused)}
+                   "probe_503": len(refused),
+                   # Batching across requests: chips per pass of the embedding network in this run.
+                   "chips_per_batch": round((chips1 - chips0) / (batches1 - batches0), 2) if batches1 > batches0 else None}
             rows.append(row)
             print(json.dumps(row), flush=True)
             time.sleep(2)
