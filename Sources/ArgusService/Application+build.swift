@@ -50,7 +50,18 @@ public struct ArgusServiceRuntime: Sendable {
         let failures = RateLimiter(rate: configuration.authFailuresPerSecond, burst: configuration.authFailureBurst)
         let loaded = try await filling
         let seconds = (ContinuousClock.now - started) / .milliseconds(1) / 1000
-        logger.info("store opened", metadata: ["path": "\(store.location)", "templates": "\(loaded)", "load_seconds": "\(seconds)"])
+        var metadata: Logger.Metadata = ["path": "\(store.location)", "templates": "\(loaded)", "load_seconds": "\(seconds)"]
+        if let sqlite = store as? SQLiteStore {
+            let scan = sqlite.lastFaceScan
+            metadata["source"] = "\(scan.source.rawValue)"
+            metadata["from_snapshot"] = "\(scan.snapshotFaces)"
+            metadata["from_store"] = "\(scan.storeFaces)"
+            if let note = scan.note { logger.warning("\(note)") }
+            if scan.storeFaces > configuration.gallerySnapshotThreshold || (configuration.gallerySnapshotThreshold == 0 && loaded > 0) {
+                GallerySnapshotter.start(sqlite, logger: logger)
+            }
+        }
+        logger.info("store opened", metadata: metadata)
         return ArgusServiceRuntime(configuration: configuration, store: store, galleries: galleries, tokens: tokens,
                                    events: LiveEvents(store: store, customers: CustomerTokens(store: store, maxLifetime: configuration.customerTokenMaxLifetime),
                                                       failures: failures),

@@ -134,6 +134,27 @@ public struct FaceBatch: Sendable {
         }
     }
 
+    /// Records faces of one owner whose templates are already open: `faceIDs.count × dimension` values.
+    mutating func append(faceIDs newFaces: ArraySlice<String>, subjectIDs newSubjects: ArraySlice<String>, tenant: String, mode: Mode,
+                         gallery: String, templates values: UnsafeBufferPointer<Float>, dimension d: Int) throws {
+        let n = newFaces.count
+        guard n > 0 else { return }
+        if count == 0 { dimension = d }
+        guard d == dimension, d > 0, newSubjects.count == n, values.count == n * d else {
+            throw StoreError.sealed("faces of \(d)-value templates where their batch has \(dimension)")
+        }
+        let i = faceIDs.count
+        faceIDs.append(contentsOf: newFaces)
+        subjectIDs.append(contentsOf: newSubjects)
+        imageSHA256s.append(contentsOf: repeatElement(nil, count: n))
+        templates.append(contentsOf: values)
+        if let last = runs.last, last.tenant == tenant, last.mode == mode, last.gallery == gallery, last.faces.upperBound == i {
+            runs[runs.count - 1].faces = last.faces.lowerBound..<(i + n)
+        } else {
+            runs.append(Run(tenant: tenant, mode: mode, gallery: gallery, faces: i..<(i + n)))
+        }
+    }
+
     /// Checks the template of `values` values just appended to `templates`: every template of a
     /// batch has as many as the first.
     mutating func opened(values: Int, faceID: String) throws {

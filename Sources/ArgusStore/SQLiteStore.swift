@@ -17,6 +17,8 @@ public final class SQLiteStore: Store {
     let lastTouched = Mutex<[String: Double]>([:])
     /// Tenants' data keys, unwrapped once.
     let dataKeys = Mutex<[String: SymmetricKeyBox]>([:])
+    /// How the last load of faces was served (see `lastFaceScan`).
+    let lastScan = Mutex(FaceScanReport())
 
     /// Opens the store in `dataDirectory`. With `create`, a missing store is made (directory 0700,
     /// files 0600, a master key and a default tenant); without it, a missing store is an error and
@@ -178,6 +180,30 @@ public final class SQLiteStore: Store {
             // Face counts per tenant, mode and gallery from an index alone: a start-up sizes its
             // galleries before it reads a template (appended to in order, so cheap to keep).
             try db.execute(sql: "CREATE INDEX faces_gallery ON faces(tenant_id, mode, gallery, custody)")
+        }
+        m.registerMigration("v9") { db in
+            // The face log: every server-custody face added (op 1) or removed (op 2), written by
+            // triggers in the transaction of the change, whatever the path (a cascade included).
+            // A gallery snapshot names the last entry it holds; a start-up reads the snapshot and
+            // the entries after it (see `GallerySnapshot`). Faces older than the log are in no
+            // entry: they are in whatever snapshot is written first.
+            try db.execute(sql: """
+                CREATE TABLE face_log (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT, face_id TEXT NOT NULL, op INTEGER NOT NULL,
+                    tenant_id TEXT NOT NULL, mode TEXT NOT NULL, gallery TEXT NOT NULL);
+                CREATE TRIGGER faces_logged_insert AFTER INSERT ON faces WHEN NEW.custody = 0 BEGIN
+                    INSERT INTO face_log(face_id, op, tenant_id, mode, gallery) VALUES (NEW.id, 1, NEW.tenant_id, NEW.mode, NEW.gallery);
+                END;
+                CREATE TRIGGER faces_logged_delete AFTER DELETE ON faces WHEN OLD.custody = 0 BEGIN
+                    INSERT INTO face_log(face_id, op, tenant_id, mode, gallery) VALUES (OLD.id, 2, OLD.tenant_id, OLD.mode, OLD.gallery);
+                END;
+                CREATE TRIGGER faces_logged_update AFTER UPDATE ON faces BEGIN
+                    INSERT INTO face_log(face_id, op, tenant_id, mode, gallery)
+                        SELECT OLD.id, 2, OLD.tenant_id, OLD.mode, OLD.gallery WHERE OLD.custody = 0;
+                    INSERT INTO face_log(face_id, op, tenant_id, mode, gallery)
+                        SELECT NEW.id, 1, NEW.tenant_id, NEW.mode, NEW.gallery WHERE NEW.custody = 0;
+                END;
+                """)
         }
         return m
     }

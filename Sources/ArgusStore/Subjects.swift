@@ -237,6 +237,12 @@ extension SQLiteStore {
     }
 
     public func forEachFaceBatch(tenant: String?, mode: Mode?, batch: Int, digests: Bool, _ body: (FaceBatch) throws -> Void) throws {
+        try forEachFaceBatch(tenant: tenant, mode: mode, batch: batch, digests: digests, snapshot: !digests, body)
+    }
+
+    /// `snapshot`: whether the gallery snapshot may serve the faces it holds (it has no digests).
+    func forEachFaceBatch(tenant: String?, mode: Mode?, batch: Int, digests: Bool, snapshot: Bool,
+                          inTransaction start: (@Sendable (Database) throws -> Void)? = nil, _ body: (FaceBatch) throws -> Void) throws {
         // A thread of its own reads the rows and opens their templates while this one hands them
         // on (a start-up indexes them meanwhile): a load at a million faces uses both cores.
         let ahead = ReadAhead<ReadBatch>(depth: 3)
@@ -245,7 +251,19 @@ extension SQLiteStore {
         let reader = Thread { [self] in
             defer { done.signal() }
             do {
-                try read { db in try readFaces(db, tenant: tenant, mode: mode, batch: size, digests: digests, into: ahead) }
+                try read { db in
+                    try start?(db)
+                    // The file is mapped for this pass (pages read in place, not copied out by a
+                    // syscall each), and unmapped after it: the connection goes back as it was.
+                    try db.execute(sql: "PRAGMA mmap_size = 17179869184")
+                    defer { try? db.execute(sql: "PRAGMA mmap_size = 0") }
+                    if snapshot { lastScan.withLock { $0 = FaceScanReport() } }
+                    if snapshot, let plan = try snapshotPlan(db, tenant: tenant, mode: mode) {
+                        try readSnapshot(plan, db, tenant: tenant, mode: mode, batch: size, into: ahead)
+                    } else {
+                        try scanFaces(db, FaceQuery.all(tenant: tenant, mode: mode), batch: size, digests: digests, into: ahead)
+                    }
+                }
                 ahead.finish()
             } catch {
                 ahead.finish(error)
@@ -256,6 +274,7 @@ extension SQLiteStore {
             ahead.cancel()
             done.wait()
         }
+        var total = 0
         while var next = try ahead.take() {
             // The reader opened the first part of the batch; this thread opens the rest.
             try Self.guarded {
@@ -264,12 +283,14 @@ extension SQLiteStore {
                     try next.faces.opened(values: values, faceID: face.faceID)
                 }
             }
+            total += next.faces.count
             try body(next.faces)
         }
+        if snapshot { lastScan.withLock { $0.storeFaces = total - $0.snapshotFaces } }
     }
 
     /// A batch as the reader hands it over: its last faces' templates still sealed.
-    private struct ReadBatch: Sendable {
+    struct ReadBatch: Sendable {
         struct Sealed: Sendable {
             let faceID: String
             let sealed: Data
@@ -283,26 +304,41 @@ extension SQLiteStore {
     /// which indexes meanwhile. (All on the reader, it was the slower thread of a start-up.)
     private static let readerOpens = 0.45
 
-    /// The reader's side of `forEachFaceBatch`: rows in table order, the first templates of each
-    /// batch opened into its contiguous rows, the rest passed on sealed. Owner columns repeat from
-    /// row to row and become a `String` only when they change.
-    private func readFaces(_ db: Database, tenant: String?, mode: Mode?, batch size: Int, digests: Bool, into ahead: ReadAhead<ReadBatch>) throws {
-        // In table order (rowid): one sequential pass, no sort and no join. (Sorting a million
-        // rows with their templates by creation time went through a temporary B-tree on disk.)
-        // The file is mapped for this pass (pages read in place, not copied out by a syscall each),
-        // and unmapped after it: the reader connection goes back to the pool as it was.
-        try db.execute(sql: "PRAGMA mmap_size = 17179869184")
-        defer { try? db.execute(sql: "PRAGMA mmap_size = 0") }
-        try scanFaces(db, tenant: tenant, mode: mode, batch: size, digests: digests, into: ahead)
+    /// Which faces a scan reads, in which order; every query selects
+    /// `id, subject_id, tenant_id, mode, gallery, template, image_sha256` of server-custody faces.
+    struct FaceQuery {
+        let sql: String
+        let arguments: StatementArguments
+
+        /// Every face, in table order (rowid): one sequential pass, no sort and no join. (Sorting
+        /// a million rows with their templates by creation time went through a temporary B-tree on disk.)
+        static func all(tenant: String?, mode: Mode?) -> FaceQuery {
+            FaceQuery(sql: """
+                SELECT id, subject_id, tenant_id, mode, gallery, template, image_sha256 FROM faces
+                WHERE (? IS NULL OR tenant_id = ?) AND (? IS NULL OR mode = ?) AND custody = 0
+                ORDER BY rowid
+                """, arguments: [tenant, tenant, mode?.rawValue, mode?.rawValue])
+        }
+
+        /// The faces added after face-log position `seq` that are still there, in the order added.
+        static func added(after seq: Int64, tenant: String?, mode: Mode?) -> FaceQuery {
+            FaceQuery(sql: """
+                SELECT f.id, f.subject_id, f.tenant_id, f.mode, f.gallery, f.template, f.image_sha256 FROM faces f
+                JOIN (SELECT face_id, MIN(seq) AS first FROM face_log WHERE seq > ? AND op = 1 GROUP BY face_id) l ON l.face_id = f.id
+                WHERE (? IS NULL OR f.tenant_id = ?) AND (? IS NULL OR f.mode = ?) AND f.custody = 0
+                ORDER BY l.first
+                """, arguments: [seq, tenant, tenant, mode?.rawValue, mode?.rawValue])
+        }
     }
 
-    /// (Its own function so the statement is finalised before the mapping is dropped.)
-    private func scanFaces(_ db: Database, tenant: String?, mode: Mode?, batch size: Int, digests: Bool, into ahead: ReadAhead<ReadBatch>) throws {
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT id, subject_id, tenant_id, mode, gallery, template, image_sha256 FROM faces
-            WHERE (? IS NULL OR tenant_id = ?) AND (? IS NULL OR mode = ?) AND custody = 0
-            ORDER BY rowid
-            """, arguments: [tenant, tenant, mode?.rawValue, mode?.rawValue])
+    /// The reader's side of `forEachFaceBatch`: rows in the query's order, the first templates of
+    /// each batch opened into its contiguous rows, the rest passed on sealed. Owner columns repeat
+    /// from row to row and become a `String` only when they change. Faces in `skipping` are left out.
+    /// - Returns: false when the consumer has gone.
+    @discardableResult
+    func scanFaces(_ db: Database, _ query: FaceQuery, batch size: Int, digests: Bool, skipping: Set<String>? = nil,
+                   into ahead: ReadAhead<ReadBatch>) throws -> Bool {
+        let rows = try Row.fetchCursor(db, sql: query.sql, arguments: query.arguments)
         let opensHere = max(1, Int(Double(size) * Self.readerOpens))
         var current = ReadBatch()
         var owner: (tenant: String, mode: Mode, gallery: String, key: SymmetricKeyBox)?
@@ -326,6 +362,7 @@ extension SQLiteStore {
             }
             guard let o = owner else { continue }
             let id: String = row[0]
+            if let skipping, skipping.contains(id) { continue }
             current.faces.append(faceID: id, subjectID: row[1], tenant: o.tenant, mode: o.mode, gallery: o.gallery,
                                  imageSHA256: digests ? row[6] : nil)
             if current.faces.count <= opensHere {
@@ -339,21 +376,23 @@ extension SQLiteStore {
                 current.sealed.append(ReadBatch.Sealed(faceID: id, sealed: try row.withUnsafeData(atIndex: 5) { Data($0 ?? Data()) }, key: o.key))
             }
             if current.faces.count == size {
-                guard ahead.put(current) else { return }
+                guard ahead.put(current) else { return false }
                 current = ReadBatch()
             }
         }
-        if current.faces.count > 0 { _ = ahead.put(current) }
+        return current.faces.count == 0 || ahead.put(current)
     }
 
     public func faceCounts() throws -> [FaceCount] {
-        try read { db in
-            // The covering index (tenant, mode, gallery, custody): no template is read.
-            try Row.fetchAll(db, sql: """
-                SELECT tenant_id, mode, gallery, COUNT(*) FROM faces INDEXED BY faces_gallery WHERE custody = 0
-                GROUP BY tenant_id, mode, gallery
-                """).map { FaceCount(tenant: $0[0], mode: Mode(rawValue: $0[1]) ?? .test, gallery: $0[2], faces: $0[3]) }
-        }
+        try read { db in try faceCounts(in: db) }
+    }
+
+    func faceCounts(in db: Database) throws -> [FaceCount] {
+        // The covering index (tenant, mode, gallery, custody): no template is read.
+        try Row.fetchAll(db, sql: """
+            SELECT tenant_id, mode, gallery, COUNT(*) FROM faces INDEXED BY faces_gallery WHERE custody = 0
+            GROUP BY tenant_id, mode, gallery
+            """).map { FaceCount(tenant: $0[0], mode: Mode(rawValue: $0[1]) ?? .test, gallery: $0[2], faces: $0[3]) }
     }
 }
 
