@@ -23,6 +23,7 @@ struct BenchSeed: ParsableCommand {
         // syscall per draw, which was the largest single cost of seeding).
         var rng = BenchRandom(seed: seed)
         var written = 0
+        let started = ContinuousClock.now
         while written < count {
             let n = min(batch, count - written)
             let faces = (0..<n).map { i -> NewFace in
@@ -36,8 +37,11 @@ struct BenchSeed: ParsableCommand {
             written += n
         }
         // A start-up then reads one sealed file instead of stepping every row (see `GallerySnapshot`).
+        let seeded = ContinuousClock.now
         let snapshot = try db.writeGallerySnapshot()
-        print("seeded \(count) synthetic subjects into \(db.path) (gallery snapshot: \(snapshot.faces) faces, \(snapshot.bytes / 1_000_000) MB)")
+        let seconds = { (d: Duration) in String(format: "%.1f s", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) }
+        print("seeded \(count) synthetic subjects into \(db.path) in \(seconds(seeded - started)); gallery snapshot of "
+              + "\(snapshot.faces) faces (\(snapshot.bytes / 1_000_000) MB) in \(seconds(ContinuousClock.now - seeded))")
     }
 }
 

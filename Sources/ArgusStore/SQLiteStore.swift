@@ -42,6 +42,7 @@ public final class SQLiteStore: Store {
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
                 try db.execute(sql: "PRAGMA foreign_keys = ON")
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
                 // The writer keeps 64 MB of pages: inserts into the id indexes land at random
                 // places, and at a million faces a 2 MB cache sent most of them to the file.
                 if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -65536") }
@@ -182,18 +183,17 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "CREATE INDEX faces_gallery ON faces(tenant_id, mode, gallery, custody)")
         }
         m.registerMigration("v9") { db in
-            // The face log: every server-custody face added (op 1) or removed (op 2), written by
-            // triggers in the transaction of the change, whatever the path (a cascade included).
-            // A gallery snapshot names the last entry it holds; a start-up reads the snapshot and
-            // the entries after it (see `GallerySnapshot`). Faces older than the log are in no
-            // entry: they are in whatever snapshot is written first.
+            // The face log: every server-custody face added (op 1) or removed (op 2), in the
+            // transaction of the change. Additions are written by `writeFaces`, the one way a face
+            // is written (a trigger on INSERT made SQLite keep a statement journal for every row:
+            // +25 % on a bulk seed); removals and changes by triggers, whatever the path (a
+            // subject's cascade included). A gallery snapshot names the last entry it holds; a
+            // start-up reads the snapshot and the entries after it (see `GallerySnapshot`). Faces
+            // older than the log are in no entry: they are in whatever snapshot is written first.
             try db.execute(sql: """
                 CREATE TABLE face_log (
                     seq INTEGER PRIMARY KEY AUTOINCREMENT, face_id TEXT NOT NULL, op INTEGER NOT NULL,
                     tenant_id TEXT NOT NULL, mode TEXT NOT NULL, gallery TEXT NOT NULL);
-                CREATE TRIGGER faces_logged_insert AFTER INSERT ON faces WHEN NEW.custody = 0 BEGIN
-                    INSERT INTO face_log(face_id, op, tenant_id, mode, gallery) VALUES (NEW.id, 1, NEW.tenant_id, NEW.mode, NEW.gallery);
-                END;
                 CREATE TRIGGER faces_logged_delete AFTER DELETE ON faces WHEN OLD.custody = 0 BEGIN
                     INSERT INTO face_log(face_id, op, tenant_id, mode, gallery) VALUES (OLD.id, 2, OLD.tenant_id, OLD.mode, OLD.gallery);
                 END;

@@ -123,6 +123,10 @@ extension SQLiteStore {
                                      // A client-custody face keeps nothing in clear that could tie a photo to it.
                                      custody ? "" : face.box.map(String.init).joined(separator: ","), custody ? "{}" : s.quality,
                                      custody ? nil : face.imageSHA256, now, custody ? 1 : 0])
+                if !custody {
+                    try db.cachedStatement(sql: "INSERT INTO face_log(face_id, op, tenant_id, mode, gallery) VALUES (?, 1, ?, ?, ?)")
+                        .execute(arguments: [s.id, tenant, mode.rawValue, face.gallery])
+                }
                 written.append(FaceWrite(faceID: s.id, subjectID: subjectID, alreadyEnrolled: false))
                 var events = [NewEvent(type: .faceEnrolled, data: ["face_id": s.id, "subject_id": subjectID, "gallery": face.gallery])]
                 if !face.duplicates.isEmpty {
