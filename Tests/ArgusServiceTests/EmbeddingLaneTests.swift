@@ -50,14 +50,14 @@ struct EmbeddingLaneTests {
         #expect(!Self.close(alone[0], alone[1]))
     }
 
-    @Test("an idle executor embeds a chip at once, alone")
+    /// With `maxWait` an hour, a chip that waited for partners would hit the time limit: no wall
+    /// clock is read (with the whole suite on two cores one embedding took 23 s in a debug build).
+    @Test("an idle executor embeds a chip at once, alone", .timeLimit(.minutes(10)))
     func idle() async throws {
-        let executor = AnalysisExecutor(threads: 1, queueLimit: 4, deadline: .seconds(10))
-        let lane = EmbeddingLane(embedder: ServiceHarness.pipeline.embedder, executor: executor, maxBatch: 4, maxWait: .seconds(30))
+        let executor = AnalysisExecutor(threads: 1, queueLimit: 4, deadline: .seconds(3600))
+        let lane = EmbeddingLane(embedder: ServiceHarness.pipeline.embedder, executor: executor, maxBatch: 4, maxWait: .seconds(3600))
         let chip = Self.chips(1, seed: 11)[0]
-        let started = ContinuousClock.now
         let descriptor = try await lane.descriptor(for: chip)
-        #expect(ContinuousClock.now - started < .seconds(5), "a chip on an idle server must not wait out maxWait")
         #expect(descriptor == (try ServiceHarness.pipeline.embedder.descriptors(for: [chip], threads: 1)[0]), "a batch of one is the call alone")
         #expect(lane.counts == (1, 1))
     }
