@@ -130,7 +130,15 @@ class Server:
         finally:
             c.close()
 
-    def get(self, path, key=None, timeout=30):
+    def get(self, path, key=None, timeout=30, raw=False):
+        if raw:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            try:
+                c.request("GET", path, headers={"Authorization": f"Bearer {key}"} if key else {})
+                r = c.getresponse()
+                return r.status, r.read().decode(errors="replace")
+            finally:
+                c.close()
         s, b, _ = self.call("GET", path, key, timeout=timeout)
         return s, b
 
@@ -154,7 +162,10 @@ def code(body):
 def kill9():
     root = tempfile.mkdtemp(prefix="argus-kill9-")
     data = os.path.join(root, "data")
-    server = Server(data).start()
+    # A gallery snapshot is written in the background after every start-up, so later start-ups load
+    # it and the face log's tail (and a kill may land in the middle of writing one).
+    snapshots = {"gallerySnapshotThreshold": 0}
+    server = Server(data, config=snapshots).start()
     key = server.first_key()
     clients = 3
     pool = photos(clients * 24)
@@ -206,7 +217,7 @@ def kill9():
         server.kill9()
         for t in threads:
             t.join()
-        server = Server(data, port=server.port).start(log=f"trial{trial}.log")
+        server = Server(data, port=server.port, config=snapshots).start(log=f"trial{trial}.log")
         # Every acknowledged face is there, on its subject.
         missing = []
         listed = {}
@@ -229,6 +240,11 @@ def kill9():
         check(f"kill9 trial {trial}: integrity", integrity == "ok", integrity)
         held = sum(len(v) for v in listed.values())
         check(f"kill9 trial {trial}: every stored face is listed on its subject", held == stored, f"listed {held}, stored {stored}")
+        # The in-memory galleries hold exactly the stored faces (loaded from the snapshot and the log's tail).
+        s, text = server.get("/metrics", key, raw=True)
+        gauge = re.search(r"^argus_templates (\d+)$", text, re.M) if s == 200 else None
+        check(f"kill9 trial {trial}: the galleries hold every stored face once", gauge is not None and int(gauge.group(1)) == stored,
+              f"{s} {gauge.group(0) if gauge else text[:200]}, stored {stored}")
         print(f"kill9 trial {trial}: {len(acknowledged)} acknowledged so far, {stored} stored, refused {refused}", flush=True)
     # Finally every photo is sent until acknowledged: then each is stored exactly once.
     stop = threading.Event()
@@ -241,6 +257,7 @@ def kill9():
     stored = db.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
     db.close()
     check("kill9: the trials acknowledged enrolments", len(acknowledged) >= ARGS.trials, f"{len(acknowledged)} acknowledged")
+    check("kill9: a gallery snapshot was written", os.path.exists(os.path.join(data, "gallery.snapshot")))
     check("kill9: after the last re-run every acknowledged photo is stored exactly once", stored == len(set(sent_ok.values())),
           f"stored {stored}, distinct acknowledged {len(set(sent_ok.values()))}")
     server.stop()
