@@ -118,3 +118,52 @@ private final class Log: Sendable {
     func append(_ line: String) { lines.withLock { $0.append(line) } }
     var entries: [String] { lines.withLock { $0 } }
 }
+
+/// A lane that runs its items one at a time and is due like the embedding lane: for the
+/// executor's own accounting, without a network in the loop.
+private final class CountingLane: AnalysisLane {
+    private let items = Mutex<[(since: UInt64, run: @Sendable () -> Void)]>([])
+    let maxWait: UInt64
+    init(maxWait: UInt64) { self.maxWait = maxWait }
+
+    func add(_ run: @escaping @Sendable () -> Void) {
+        items.withLock { $0.append((DispatchTime.now().uptimeNanoseconds, run)) }
+    }
+
+    var due: UInt64? { items.withLock { $0.first.map { $0.since &+ maxWait } } }
+
+    func take(jobsWaiting: Bool, now: UInt64) -> (@Sendable () -> Void)? {
+        items.withLock { items -> (@Sendable () -> Void)? in
+            guard let first = items.first, !jobsWaiting || now &- first.since >= maxWait else { return nil }
+            items.removeFirst()
+            return first.run
+        }
+    }
+}
+
+@Suite("Analysis executor with a lane")
+struct AnalysisLaneStressTests {
+    /// Jobs and lane items interleaved on two threads: every lane item runs, even those turned down
+    /// while jobs were queued when no later job or item comes to wake a thread (with a maxWait of
+    /// an hour, a stranded item would hit the time limit).
+    @Test("no lane item is stranded", .timeLimit(.minutes(2)))
+    func stranded() async throws {
+        let executor = AnalysisExecutor(threads: 2, queueLimit: 10_000, deadline: .seconds(3600))
+        let lane = CountingLane(maxWait: 3_600_000_000_000)
+        executor.add(lane: lane)
+        for round in 0..<2_000 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for j in 0..<(1 + round % 3) {
+                    group.addTask { _ = try await executor.run { if (round + j) % 2 == 0 { usleep(100) } } }
+                }
+                group.addTask {
+                    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                        lane.add { c.resume() }
+                        executor.signal()
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+}

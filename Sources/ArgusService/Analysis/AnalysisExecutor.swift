@@ -73,8 +73,8 @@ final class AnalysisExecutor: Sendable {
         lanes.withLock { $0.append(lane) }
     }
 
-    /// A lane calls this once for each item it is given, so that a thread wakes for it. (A thread
-    /// that takes several items at once leaves wake-ups that find nothing: harmless.)
+    /// A lane calls this once for each item it is given, so that a sleeping thread looks at it.
+    /// (Threads look for work before they sleep, so spare wake-ups only cost a look.)
     func signal() {
         wake.signal()
     }
@@ -129,42 +129,61 @@ final class AnalysisExecutor: Sendable {
             // On Linux the nice value is per thread, and `who` 0 is the calling thread.
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
         }
+        // A thread looks for work before it sleeps, not once per wake-up: a wake-up may have been
+        // used by another thread, and lane items have no wake-up of their own once turned down.
         while true {
-            wake.wait()
-            let jobsWaiting = state.withLock { $0.waiting > 0 }
-            let now = DispatchTime.now().uptimeNanoseconds
-            // Each lane's `take` hands its work over: it is called once per lane, never twice.
-            let laneWork = lanes.withLock { lanes -> (@Sendable () -> Void)? in
-                for lane in lanes {
-                    if let work = lane.take(jobsWaiting: jobsWaiting, now: now) { return work }
-                }
-                return nil
-            }
-            if let laneWork {
-                state.withLock { $0.running += 1 }
-                laneWork()
-                state.withLock { $0.running -= 1 }
-                continue
-            }
-            let next = state.withLock { s -> Job? in
-                guard s.head < s.queue.count else { return nil }
-                let job = s.queue[s.head]
-                s.head += 1
-                if s.head > 1024, s.head * 2 > s.queue.count {
-                    s.queue.removeFirst(s.head)
-                    s.head = 0
-                }
-                s.running += 1
-                return job
-            }
-            guard let job = next else { continue }
-            if DispatchTime.now().uptimeNanoseconds > job.deadline {
-                job.refuse(.deadlineExceeded)
+            if runNext() { continue }
+            // Nothing to run now: sleep until a submission, or until the oldest lane item is due.
+            if let due = lanes.withLock({ $0.compactMap(\.due).min() }) {
+                _ = wake.wait(timeout: DispatchTime(uptimeNanoseconds: due))
             } else {
-                job.run()
+                wake.wait()
             }
-            state.withLock { $0.running -= 1 }
         }
+    }
+
+    /// Runs one piece of work on the calling thread. - Returns: false when there was none.
+    private func runNext() -> Bool {
+        if runLane(jobsWaiting: state.withLock { $0.waiting > 0 }) { return true }
+        let next = state.withLock { s -> Job? in
+            guard s.head < s.queue.count else { return nil }
+            let job = s.queue[s.head]
+            s.head += 1
+            if s.head > 1024, s.head * 2 > s.queue.count {
+                s.queue.removeFirst(s.head)
+                s.head = 0
+            }
+            s.running += 1
+            return job
+        }
+        guard let job = next else {
+            // The queue emptied since the lanes were asked (another thread took the job): what
+            // they hold is due now.
+            return runLane(jobsWaiting: false)
+        }
+        if DispatchTime.now().uptimeNanoseconds > job.deadline {
+            job.refuse(.deadlineExceeded)
+        } else {
+            job.run()
+        }
+        state.withLock { $0.running -= 1 }
+        return true
+    }
+
+    private func runLane(jobsWaiting: Bool) -> Bool {
+        let now = DispatchTime.now().uptimeNanoseconds
+        // Each lane's `take` hands its work over: it is called once per lane, never twice.
+        let laneWork = lanes.withLock { lanes -> (@Sendable () -> Void)? in
+            for lane in lanes {
+                if let work = lane.take(jobsWaiting: jobsWaiting, now: now) { return work }
+            }
+            return nil
+        }
+        guard let laneWork else { return false }
+        state.withLock { $0.running += 1 }
+        laneWork()
+        state.withLock { $0.running -= 1 }
+        return true
     }
 }
 
@@ -173,4 +192,6 @@ protocol AnalysisLane: AnyObject, Sendable {
     /// The work to run now on the calling thread, or nil when none is due. `jobsWaiting`: whether
     /// admitted jobs are queued; `now`: `DispatchTime` nanoseconds.
     func take(jobsWaiting: Bool, now: UInt64) -> (@Sendable () -> Void)?
+    /// When the oldest item it holds is due whatever else waits (`DispatchTime` nanoseconds), if it holds any.
+    var due: UInt64? { get }
 }

@@ -56,6 +56,8 @@ final class EmbeddingLane: AnalysisLane {
         }
     }
 
+    var due: UInt64? { state.withLock { $0.pending.first.map { $0.since &+ maxWait } } }
+
     func take(jobsWaiting: Bool, now: UInt64) -> (@Sendable () -> Void)? {
         let batch = state.withLock { s -> [Pending]? in
             guard let oldest = s.pending.first else { return nil }
