@@ -57,9 +57,9 @@ public struct ArgusServiceRuntime: Sendable {
             metadata["from_snapshot"] = "\(scan.snapshotFaces)"
             metadata["from_store"] = "\(scan.storeFaces)"
             if let note = scan.note { logger.warning("\(note)") }
-            if scan.storeFaces > configuration.gallerySnapshotThreshold || (configuration.gallerySnapshotThreshold == 0 && loaded > 0) {
-                GallerySnapshotter.start(sqlite, logger: logger)
-            }
+            let now = scan.storeFaces > configuration.gallerySnapshotThreshold || (configuration.gallerySnapshotThreshold == 0 && loaded > 0)
+            GallerySnapshotter.start(sqlite, now: now, threshold: configuration.gallerySnapshotThreshold,
+                                     interval: configuration.gallerySnapshotInterval, logger: logger)
         }
         logger.info("store opened", metadata: metadata)
         return ArgusServiceRuntime(configuration: configuration, store: store, galleries: galleries, tokens: tokens,

@@ -36,6 +36,8 @@ enum GallerySnapshot {
 
     struct Footer: Codable {
         let version: Int
+        /// The store it was written from (its default tenant's id, random per store).
+        let store: String
         /// The last face-log entry the snapshot includes (0: none) and its face id.
         let seq: Int64
         let logFaceID: String?
@@ -105,11 +107,13 @@ enum GallerySnapshot {
         private var chunks: [Chunk] = []
         let seq: Int64
         let logFaceID: String?
+        let store: String
         private(set) var dimension = 0
         private(set) var faces = 0
 
-        init(directory: String, seq: Int64, logFaceID: String?) throws {
+        init(directory: String, store: String, seq: Int64, logFaceID: String?) throws {
             path = GallerySnapshot.path(in: directory)
+            self.store = store
             temporary = path + ".tmp-\(getpid())"
             self.seq = seq
             self.logFaceID = logFaceID
@@ -165,7 +169,7 @@ enum GallerySnapshot {
 
         /// Writes the footer, fsyncs, and renames the file into place.
         func commit() throws {
-            let footer = try JSONEncoder().encode(Footer(version: GallerySnapshot.version, seq: seq, logFaceID: logFaceID,
+            let footer = try JSONEncoder().encode(Footer(version: GallerySnapshot.version, store: store, seq: seq, logFaceID: logFaceID,
                                                          dimension: dimension, chunks: chunks))
             try append(Array(footer))
             var length = UInt64(footer.count).littleEndian
@@ -189,6 +193,7 @@ enum GallerySnapshot {
         private let fd: Int32
 
         /// Nil when there is no snapshot. - Throws: when one exists but is not a whole snapshot.
+        /// (Every bound is checked before any arithmetic on it: a hostile footer is refused, never a trap.)
         init?(directory: String) throws {
             let path = GallerySnapshot.path(in: directory)
             let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
@@ -196,36 +201,55 @@ enum GallerySnapshot {
                 if errno == ENOENT { return nil }
                 throw Failure.io("cannot open \(path): \(PrivateFiles.errnoText())")
             }
-            self.fd = fd
-            var st = stat()
-            guard fstat(fd, &st) == 0 else { close(fd); throw Failure.io("cannot stat \(path)") }
-            let size = Int64(st.st_size)
-            let trailer = 8 + 8
-            guard size >= Int64(GallerySnapshot.magic.count + trailer) else { close(fd); throw Failure.format("too short") }
-            var tail = [UInt8](repeating: 0, count: trailer)
-            guard (try? Self.read(fd, into: &tail, at: size - Int64(trailer))) != nil,
-                  Array(tail[8...]) == GallerySnapshot.magic else { close(fd); throw Failure.format("no trailer") }
-            let length = tail[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-            guard length > 0, Int64(length) <= size - Int64(trailer + GallerySnapshot.magic.count), length < 1 << 31 else {
-                close(fd); throw Failure.format("bad footer length")
-            }
-            var footer = [UInt8](repeating: 0, count: Int(length))
+            // Until both stored properties are set, this init owns the descriptor; after, deinit does.
+            let footer: Footer
             do {
-                try Self.read(fd, into: &footer, at: size - Int64(trailer) - Int64(length))
-                self.footer = try JSONDecoder().decode(Footer.self, from: Data(footer))
+                footer = try Self.footer(fd)
             } catch {
                 close(fd)
+                throw error
+            }
+            self.fd = fd
+            self.footer = footer
+        }
+
+        /// Largest dimension and chunk a snapshot may declare.
+        static let maxDimension = 4096
+        static let maxChunkFaces = 1 << 20
+
+        private static func footer(_ fd: Int32) throws -> Footer {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw Failure.io("cannot stat the snapshot") }
+            let size = Int64(st.st_size)
+            let trailer = Int64(8 + 8), head = Int64(GallerySnapshot.magic.count)
+            guard size >= head + trailer else { throw Failure.format("too short") }
+            var tail = [UInt8](repeating: 0, count: Int(trailer))
+            try read(fd, into: &tail, at: size - trailer)
+            guard Array(tail[8...]) == GallerySnapshot.magic else { throw Failure.format("no trailer") }
+            let length = tail[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            guard length > 0, length < 1 << 31, Int64(length) <= size - trailer - head else { throw Failure.format("bad footer length") }
+            var raw = [UInt8](repeating: 0, count: Int(length))
+            let end = size - trailer - Int64(length)
+            try read(fd, into: &raw, at: end)
+            let footer: Footer
+            do {
+                footer = try JSONDecoder().decode(Footer.self, from: Data(raw))
+            } catch {
                 throw Failure.format("unreadable footer: \(error)")
             }
-            guard self.footer.version == GallerySnapshot.version else { close(fd); throw Failure.format("version \(self.footer.version)") }
-            let end = size - Int64(trailer) - Int64(length)
-            for c in self.footer.chunks {
-                guard c.faces > 0, c.idsOffset >= 8, c.idsLength >= 0, c.sealedLength >= 28, c.idsOffset + Int64(c.idsLength) <= end,
-                      c.sealedOffset >= 8, c.sealedOffset + Int64(c.sealedLength) <= end,
-                      c.sealedLength - 28 == c.faces * self.footer.dimension * MemoryLayout<Float>.size else {
-                    close(fd); throw Failure.format("a chunk out of bounds")
+            guard footer.version == GallerySnapshot.version else { throw Failure.format("version \(footer.version)") }
+            guard (1...maxDimension).contains(footer.dimension) || footer.chunks.isEmpty else { throw Failure.format("dimension \(footer.dimension)") }
+            func within(_ offset: Int64, _ length: Int) -> Bool {
+                offset >= head && length >= 0 && Int64(length) <= end && offset <= end - Int64(length)
+            }
+            for c in footer.chunks {
+                guard (1...maxChunkFaces).contains(c.faces), within(c.idsOffset, c.idsLength), within(c.sealedOffset, c.sealedLength),
+                      c.idsLength <= c.faces * 2 * 256,
+                      c.sealedLength == c.faces * footer.dimension * MemoryLayout<Float>.size + 28 else {
+                    throw Failure.format("a chunk out of bounds")
                 }
             }
+            return footer
         }
 
         deinit { close(fd) }
@@ -240,6 +264,14 @@ enum GallerySnapshot {
                     done += n
                 }
             }
+        }
+
+        /// Chunk `index`'s ids as stored (authenticated only by `open`).
+        func ids(chunk index: Int) throws -> (faces: [String], subjects: [String]) {
+            let c = footer.chunks[index]
+            var ids = [UInt8](repeating: 0, count: c.idsLength)
+            try Self.read(fd, into: &ids, at: c.idsOffset)
+            return try ids.withUnsafeBytes { try GallerySnapshot.decodeIDs($0, count: c.faces) }
         }
 
         /// Chunk `index`: its ids, and its templates opened onto the end of `templates`.

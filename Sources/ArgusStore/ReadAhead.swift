@@ -27,6 +27,8 @@ final class ReadAhead<Element: Sendable>: Sendable {
 
     /// Producer: waits for room. - Returns: false when the consumer has gone (stop producing).
     func put(_ element: Element) -> Bool {
+        // Once cancelled, no wait for room: the consumer will never make any.
+        guard !state.withLock({ $0.cancelled }) else { return false }
         slots.wait()
         let accepted = state.withLock { s -> Bool in
             guard !s.cancelled else { return false }

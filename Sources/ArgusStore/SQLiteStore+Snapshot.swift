@@ -18,6 +18,10 @@ public struct FaceScanReport: Sendable, Equatable {
     public var storeFaces = 0
     /// Why the snapshot was not used, or stopped being used part-way; nil when there was none or it served.
     public var note: String?
+
+    public init(source: Source = .database, snapshotFaces: Int = 0, storeFaces: Int = 0, note: String? = nil) {
+        (self.source, self.snapshotFaces, self.storeFaces, self.note) = (source, snapshotFaces, storeFaces, note)
+    }
 }
 
 /// A snapshot written: how many faces, at which face-log position, in how many bytes.
@@ -50,7 +54,7 @@ extension SQLiteStore {
             }) { batch in
                 let w = try writer ?? {
                     let p = position.value.withLock { $0 }
-                    return try GallerySnapshot.Writer(directory: directory, seq: p.seq, logFaceID: p.faceID)
+                    return try GallerySnapshot.Writer(directory: directory, store: defaultTenantID, seq: p.seq, logFaceID: p.faceID)
                 }()
                 writer = w
                 try batch.templates.withUnsafeBufferPointer { all in
@@ -63,7 +67,7 @@ extension SQLiteStore {
                 }
             }
             let p = position.value.withLock { $0 }
-            let w = try writer ?? GallerySnapshot.Writer(directory: directory, seq: p.seq, logFaceID: p.faceID)
+            let w = try writer ?? GallerySnapshot.Writer(directory: directory, store: defaultTenantID, seq: p.seq, logFaceID: p.faceID)
             try w.commit()
             try pruneFaceLog(before: w.seq)
             var st = stat()
@@ -72,11 +76,21 @@ extension SQLiteStore {
         }
     }
 
+    /// Face-log entries after the snapshot's position (all of them without one), and how many remove a face.
+    public func faceLogSinceSnapshot() throws -> (entries: Int, removals: Int) {
+        let seq = (try? GallerySnapshot.Reader(directory: directory))??.footer.seq ?? 0
+        return try read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(op = 2), 0) FROM face_log WHERE seq > ?", arguments: [seq])
+            return (row?[0] ?? 0, row?[1] ?? 0)
+        }
+    }
+
     /// Drops face-log entries before `seq` (the snapshot keeps the entry at `seq` to recognise its
-    /// position), a slice per transaction so enrolments wait at most for one slice.
+    /// position), 5,000 entries per transaction: enrolments wait at most for one slice, even
+    /// behind the snapshotter's low-priority thread.
     func pruneFaceLog(before seq: Int64) throws {
         while try write({ db -> Int in
-            try db.execute(sql: "DELETE FROM face_log WHERE seq IN (SELECT seq FROM face_log WHERE seq < ? ORDER BY seq LIMIT 50000)",
+            try db.execute(sql: "DELETE FROM face_log WHERE seq IN (SELECT seq FROM face_log WHERE seq < ? ORDER BY seq LIMIT 5000)",
                            arguments: [seq])
             return db.changesCount
         }) > 0 {}
@@ -123,6 +137,7 @@ extension SQLiteStore {
             return refuse("\(error)")
         }
         let footer = reader.footer
+        guard footer.store == defaultTenantID else { return refuse("it was written from another store") }
         let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM face_log") ?? 0
         guard footer.seq <= last else { return refuse("it is ahead of the store's face log") }
         if footer.seq > 0 {
@@ -200,7 +215,7 @@ extension SQLiteStore {
                 break chunks
             }
             handed.append(index)
-            try templates.withUnsafeBufferPointer { all in
+            let going = try templates.withUnsafeBufferPointer { all -> Bool in
                 var start = 0
                 func flush(_ end: Int) throws -> Bool {
                     var a = start
@@ -215,21 +230,22 @@ extension SQLiteStore {
                     return true
                 }
                 for j in 0..<c.faces where plan.skip.contains(ids.faces[j]) {
-                    guard try flush(j) else { return }
+                    guard try flush(j) else { return false }
                     start = j + 1
                 }
-                _ = try flush(c.faces)
+                return try flush(c.faces)
             }
+            // The consumer has gone: stop (a reader blocked on a full hand-off would never return).
+            guard going else { return }
         }
         guard put() else { return }
         if let failure {
             // What was handed on stays; the rest comes from the rows themselves.
+            // (The ids of a handed chunk were authenticated when it opened; the file is read through
+            // the same descriptor, so a snapshot written meanwhile cannot change them.)
             var leaveOut = Set<String>()
             for index in handed {
-                var ignored: [Float] = []
-                let c = reader.footer.chunks[index]
-                let ids = try reader.open(chunk: index, key: try dataKey(tenant: c.tenant, in: db), appendingTo: &ignored)
-                for id in ids.faces where !plan.skip.contains(id) { leaveOut.insert(id) }
+                for id in try reader.ids(chunk: index).faces where !plan.skip.contains(id) { leaveOut.insert(id) }
             }
             lastScan.withLock { $0 = FaceScanReport(source: .snapshot, snapshotFaces: given, storeFaces: 0, note: "gallery snapshot abandoned: \(failure)") }
             try scanFaces(db, FaceQuery.all(tenant: tenant, mode: mode), batch: size, digests: false, skipping: leaveOut, into: ahead)

@@ -42,10 +42,13 @@ public final class SQLiteStore: Store {
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
                 try db.execute(sql: "PRAGMA foreign_keys = ON")
-                try db.execute(sql: "PRAGMA temp_store = MEMORY")
                 // The writer keeps 64 MB of pages: inserts into the id indexes land at random
                 // places, and at a million faces a 2 MB cache sent most of them to the file.
-                if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -65536") }
+                if !db.configuration.readonly {
+                    try db.execute(sql: "PRAGMA cache_size = -65536")
+                    // Statement journals (a DELETE that fires the face log's trigger keeps one) in memory, not in a temporary file.
+                    try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                }
             }
             let pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)

@@ -324,13 +324,13 @@ extension SQLiteStore {
                 """, arguments: [tenant, tenant, mode?.rawValue, mode?.rawValue])
         }
 
-        /// The faces added after face-log position `seq` that are still there, in the order added.
+        /// The faces added after face-log position `seq` that are still there. In no particular
+        /// order: sorting them would sort their templates too (in memory, at hundreds of thousands).
         static func added(after seq: Int64, tenant: String?, mode: Mode?) -> FaceQuery {
             FaceQuery(sql: """
                 SELECT f.id, f.subject_id, f.tenant_id, f.mode, f.gallery, f.template, f.image_sha256 FROM faces f
-                JOIN (SELECT face_id, MIN(seq) AS first FROM face_log WHERE seq > ? AND op = 1 GROUP BY face_id) l ON l.face_id = f.id
-                WHERE (? IS NULL OR f.tenant_id = ?) AND (? IS NULL OR f.mode = ?) AND f.custody = 0
-                ORDER BY l.first
+                WHERE f.id IN (SELECT face_id FROM face_log WHERE seq > ? AND op = 1)
+                AND (? IS NULL OR f.tenant_id = ?) AND (? IS NULL OR f.mode = ?) AND f.custody = 0
                 """, arguments: [seq, tenant, tenant, mode?.rawValue, mode?.rawValue])
         }
     }

@@ -103,6 +103,23 @@ struct GallerySnapshotTests {
         #expect(n == rows.count && store.lastFaceScan.source == .snapshot)
     }
 
+    @Test("a consumer that stops early during a snapshot load stops the reader", .timeLimit(.minutes(2)))
+    func earlyStop() throws {
+        struct Stop: Error {}
+        let (dir, store, _) = try Self.populated()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try store.writeGallerySnapshot()
+        var calls = 0
+        #expect(throws: Stop.self) {
+            try store.forEachFaceBatch(tenant: nil, mode: nil, batch: 1, digests: false) { _ in
+                calls += 1
+                if calls == 2 { throw Stop() }
+            }
+        }
+        #expect(calls == 2)
+        #expect(try Self.load(store, snapshot: true).count == 34)
+    }
+
     @Test("a chunk that does not open ends the snapshot's part: the rest comes from the rows, nothing twice")
     func tamperedChunk() throws {
         let (dir, store, _) = try Self.populated()
@@ -150,6 +167,28 @@ struct GallerySnapshotTests {
         let rows2 = try Self.load(store2, snapshot: false)
         #expect(Set(try Self.load(store2, snapshot: true)) == Set(rows2))
         #expect(store2.lastFaceScan.source == .database && store2.lastFaceScan.note != nil)
+
+        // Hostile footers: offsets and lengths at the ends of Int64, counts that overflow, a length
+        // field past 2^63: refused, not a trap.
+        func framed(_ footer: String, length: UInt64? = nil) -> Data {
+            var d = Data("ARGSNAP1".utf8)
+            d.append(Data(footer.utf8))
+            var n = (length ?? UInt64(footer.utf8.count)).littleEndian
+            d.append(Data(bytes: &n, count: 8))
+            d.append(Data("ARGSNAP1".utf8))
+            return d
+        }
+        let store2ID = store2.defaultTenantID
+        for chunk in ["{\"tenant\":\"\(store2ID)\",\"mode\":\"test\",\"gallery\":\"default\",\"faces\":1,\"idsOffset\":9223372036854775807,\"idsLength\":9223372036854775807,\"sealedOffset\":8,\"sealedLength\":540}",
+                      "{\"tenant\":\"\(store2ID)\",\"mode\":\"test\",\"gallery\":\"default\",\"faces\":9223372036854775807,\"idsOffset\":8,\"idsLength\":0,\"sealedOffset\":8,\"sealedLength\":28}"] {
+            let footer = "{\"version\":1,\"store\":\"\(store2ID)\",\"seq\":0,\"dimension\":9223372036854775807,\"chunks\":[\(chunk)]}"
+            try framed(footer).write(to: URL(fileURLWithPath: GallerySnapshot.path(in: dir2)))
+            #expect(Set(try Self.load(store2, snapshot: true)) == Set(rows2))
+            #expect(store2.lastFaceScan.source == .database && store2.lastFaceScan.note != nil)
+        }
+        try framed("{}", length: UInt64.max).write(to: URL(fileURLWithPath: GallerySnapshot.path(in: dir2)))
+        #expect(Set(try Self.load(store2, snapshot: true)) == Set(rows2))
+        #expect(store2.lastFaceScan.note?.contains("footer length") == true)
 
         // Not a snapshot at all.
         try Data("not a snapshot".utf8).write(to: URL(fileURLWithPath: GallerySnapshot.path(in: dir2)))

@@ -38,6 +38,10 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     /// A start-up that read more than this many faces from the store itself (not from the gallery
     /// snapshot) writes a fresh snapshot in the background, at low priority (0: after every start-up).
     public var gallerySnapshotThreshold = 10_000
+    /// Every this many seconds a snapshot is written if faces were removed since the last one (a
+    /// removed face's sealed template stays in the snapshot until then) or the face log holds
+    /// `gallerySnapshotThreshold` entries since (0: never).
+    public var gallerySnapshotInterval = 600.0
     /// Read timeouts, in seconds: a connection's first request head must arrive whole within
     /// `headTimeout`, an idle keep-alive connection (or a later head) is closed after `idleTimeout`,
     /// and a request body must arrive whole within `bodyTimeout` (408 `request_timeout`).
@@ -67,7 +71,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case host, port, dataDirectory, modelsDirectory, maxBodyBytes, sessionDefaultTTL, sessionMaxTTL, sessionMaxAttempts
         case signingKeyRotation, rateLimitPerSecond, rateLimitBurst, authFailuresPerSecond, authFailureBurst, maxImagePixels
-        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, embeddingBatch, embeddingWaitMilliseconds, gallerySnapshotThreshold, headTimeout, idleTimeout, bodyTimeout, issuer, audience, userActionLifetime, openSignup, secureCookies, customerTokenMaxLifetime, allowPrivateWebhooks, webhookRetryBase, webhookGiveUpAfter, webhookDisableAfter
+        case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, embeddingBatch, embeddingWaitMilliseconds, gallerySnapshotThreshold, gallerySnapshotInterval, headTimeout, idleTimeout, bodyTimeout, issuer, audience, userActionLifetime, openSignup, secureCookies, customerTokenMaxLifetime, allowPrivateWebhooks, webhookRetryBase, webhookGiveUpAfter, webhookDisableAfter
     }
 
     /// A config file names only what it changes: absent fields keep their defaults, so files
@@ -87,7 +91,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
         try take(.maxImagePixels, \.maxImagePixels); try take(.analysisThreads, \.analysisThreads)
         try take(.analysisQueueLimit, \.analysisQueueLimit); try take(.analysisDeadlineMilliseconds, \.analysisDeadlineMilliseconds)
         try take(.embeddingBatch, \.embeddingBatch); try take(.embeddingWaitMilliseconds, \.embeddingWaitMilliseconds)
-        try take(.gallerySnapshotThreshold, \.gallerySnapshotThreshold)
+        try take(.gallerySnapshotThreshold, \.gallerySnapshotThreshold); try take(.gallerySnapshotInterval, \.gallerySnapshotInterval)
         try take(.headTimeout, \.headTimeout); try take(.idleTimeout, \.idleTimeout); try take(.bodyTimeout, \.bodyTimeout)
         try take(.userActionLifetime, \.userActionLifetime)
         try take(.openSignup, \.openSignup); try take(.secureCookies, \.secureCookies)
