@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C libraries from Debian's -dev packages (see the Makefile's `deps` target).
@@ -58,11 +59,15 @@ let package = Package(
             swiftSettings: strictness
         ),
         .target(name: "ArgusEval", swiftSettings: strictness),
-        // Everything persistent, behind `Store`; SQLite through GRDB is the embedded backend.
+        // Everything persistent, behind `Store`; SQLite through GRDB is the embedded backend,
+        // PostgreSQL (postgres-nio) the one several nodes share.
         .target(
             name: "ArgusStore",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictness
@@ -70,7 +75,8 @@ let package = Package(
         // The one enrolment path and the in-memory galleries a store fills.
         .target(
             name: "ArgusEnrollment",
-            dependencies: ["ArgusStore", "ArgusMatching", "ArgusFace", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ArgusStore", "ArgusMatching", "ArgusFace", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness
         ),
         .target(

@@ -12,13 +12,20 @@ extension Argus {
 
 struct StoreOptions: ParsableArguments {
     @Option(help: "The data directory of `argus serve`.") var dataDir: String = "data"
+    @Option(help: "A PostgreSQL store instead (postgres://USER@HOST:PORT/DB; default: ARGUS_STORE). Needs ARGUS_MASTER_KEY.") var store: String?
     @Option(help: "The tenant (default: the store's first tenant).") var tenant: String?
 
     /// Opens the store; with `create: false` (read-only and changing commands on existing keys) a
     /// missing store is an error and nothing is written. Works while `argus serve` runs on it: the
     /// server reads credentials from the store on every request.
     func open(create: Bool = false) throws -> (any Store, String) {
-        let store = try SQLiteStore(dataDirectory: dataDir, environment: ProcessInfo.processInfo.environment, create: create)
+        let environment = ProcessInfo.processInfo.environment
+        let store: any Store
+        if let url = self.store ?? environment["ARGUS_STORE"] {
+            store = try PostgresStore(url: url, environment: environment, connections: 2)
+        } else {
+            store = try SQLiteStore(dataDirectory: dataDir, environment: environment, create: create)
+        }
         if let tenant {
             guard try store.tenant(id: tenant) != nil else { throw ValidationError("no tenant \(tenant)") }
             return (store, tenant)

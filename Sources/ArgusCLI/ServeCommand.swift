@@ -8,7 +8,7 @@ extension Argus {
     /// `argus serve`: the ABIS HTTP API on the embedded store.
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the ABIS HTTP API (enrol, verify, identify, keys, sessions) on an embedded SQLite store.",
+            abstract: "Run the ABIS HTTP API (enrol, verify, identify, keys, sessions) on an embedded SQLite store, or as one of several nodes on PostgreSQL.",
             discussion: "Flags override ARGUS_* environment variables, which override --config (JSON). On the very first start of a data directory a test-mode secret key is printed, once."
         )
 
@@ -16,6 +16,7 @@ extension Argus {
         @Option(help: "Address to bind (default 127.0.0.1).") var host: String?
         @Option(help: "Port (default 8080).") var port: Int?
         @Option(help: "Data directory (default ./data).") var dataDir: String?
+        @Option(help: "A PostgreSQL store shared with other nodes, postgres://USER@HOST:PORT/DB (default: ARGUS_STORE; none: the embedded store in --data-dir). Needs ARGUS_MASTER_KEY.") var store: String?
         @Option(help: "A JSON file with ServiceConfiguration fields.") var config: String?
         @Option(help: "Largest request body in bytes.") var maxBodyBytes: Int?
         @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
@@ -37,11 +38,13 @@ extension Argus {
             if let v = env["ARGUS_HOST"] { configuration.host = v }
             if let v = env["ARGUS_PORT"].flatMap(Int.init) { configuration.port = v }
             if let v = env["ARGUS_DATA_DIR"] { configuration.dataDirectory = v }
+            if let v = env["ARGUS_STORE"], !v.isEmpty { configuration.store = v }
             if let v = env["ARGUS_MAX_BODY_BYTES"].flatMap(Int.init) { configuration.maxBodyBytes = v }
             configuration.modelsDirectory = global.modelDirectory.path
             if let host { configuration.host = host }
             if let port { configuration.port = port }
             if let dataDir { configuration.dataDirectory = dataDir }
+            if let store { configuration.store = store }
             if let maxBodyBytes { configuration.maxBodyBytes = maxBodyBytes }
             if let v = env["ARGUS_ANALYSIS_THREADS"].flatMap(Int.init) { configuration.analysisThreads = v }
             if let v = env["ARGUS_ANALYSIS_QUEUE"].flatMap(Int.init) { configuration.analysisQueueLimit = v }
@@ -68,7 +71,7 @@ extension Argus {
             if let key = runtime.firstKey {
                 FileHandle.standardOutput.write(Data("""
 
-                  First start of \(configuration.dataDirectory): your test-mode secret key (shown once, stored only as a hash):
+                  First start of \(configuration.store.map { _ in runtime.store.location } ?? configuration.dataDirectory): your test-mode secret key (shown once, stored only as a hash):
 
                       \(key)
 

@@ -67,7 +67,13 @@ public struct Enroller: Sendable {
             let index = galleries.index(tenant: tenant, mode: mode)
             // Client-custody faces are never in memory: the server cannot open them without their key.
             for (face, write) in zip(faces, writes) where !write.alreadyEnrolled && face.subjectKey == nil {
-                try index.add(face: write.faceID, subject: write.subjectID, template: face.template, partition: face.gallery)
+                // Already there: on a shared store, this node's follower may have read it from the face log first.
+                do {
+                    try index.add(face: write.faceID, subject: write.subjectID, template: face.template, partition: face.gallery)
+                } catch {
+                    if case .duplicateID = error { continue }
+                    throw error
+                }
             }
         }
         return writes.enumerated().map { i, write in

@@ -19,8 +19,11 @@ public struct ArgusServiceRuntime: Sendable {
     let events: LiveEvents
     let failures: RateLimiter
     let faces: FaceAnalysisService
-    /// Held while the runtime lives: `argus enroll --data-dir` refuses a store a server is using.
-    let lock: StoreLock
+    /// Held while the runtime lives: `argus enroll --data-dir` refuses a store a server is using
+    /// (the embedded store only: a PostgreSQL store is shared by design).
+    let lock: StoreLock?
+    /// On a PostgreSQL store, what keeps this node's galleries in step with the other nodes' writes.
+    public let follower: GalleryFollower?
     /// The first secret key, present only on the very first start of a data directory.
     public let firstKey: String?
     /// On that first start, an invitation to sign up in the console (the token of `/console/signup?invite=`).
@@ -28,8 +31,19 @@ public struct ArgusServiceRuntime: Sendable {
 
     public static func open(_ configuration: ServiceConfiguration, pipeline: FacePipeline? = nil,
                             environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) async throws -> ArgusServiceRuntime {
-        let lock = try StoreLock(dataDirectory: configuration.dataDirectory)
-        let store = try SQLiteStore(dataDirectory: configuration.dataDirectory, environment: environment)
+        let lock: StoreLock?
+        let store: any Store
+        var logPosition: Int64?
+        if let url = configuration.store {
+            lock = nil
+            let postgres = try PostgresStore(url: url, environment: environment)
+            // Read before the load: the follower applies every entry after it (those the load saw change nothing).
+            logPosition = try postgres.faceLogPosition()
+            store = postgres
+        } else {
+            lock = try StoreLock(dataDirectory: configuration.dataDirectory)
+            store = try SQLiteStore(dataDirectory: configuration.dataDirectory, environment: environment)
+        }
         // A first key only for a store with no credential at all: never a fresh secret in the logs
         // of a server whose operator already made keys.
         let firstKey = try store.issueFirstKey()?.secret
@@ -61,12 +75,19 @@ public struct ArgusServiceRuntime: Sendable {
             GallerySnapshotter.start(sqlite, now: now, threshold: configuration.gallerySnapshotThreshold,
                                      interval: configuration.gallerySnapshotInterval, logger: logger)
         }
+        var follower: GalleryFollower?
+        if let postgres = store as? PostgresStore, let logPosition {
+            let f = GalleryFollower(store: postgres, galleries: galleries, from: logPosition, logger: logger)
+            try f.catchUp()
+            f.start()
+            follower = f
+        }
         logger.info("store opened", metadata: metadata)
         return ArgusServiceRuntime(configuration: configuration, store: store, galleries: galleries, tokens: tokens,
                                    events: LiveEvents(store: store, customers: CustomerTokens(store: store, maxLifetime: configuration.customerTokenMaxLifetime),
                                                       failures: failures),
                                    failures: failures,
-                                   faces: FaceAnalysisService(pipeline: facePipeline, configuration: configuration), lock: lock, firstKey: firstKey,
+                                   faces: FaceAnalysisService(pipeline: facePipeline, configuration: configuration), lock: lock, follower: follower, firstKey: firstKey,
                                    firstSignupInvite: invite)
     }
 

@@ -21,13 +21,13 @@ public struct AppKeyRecord: Sendable, Equatable {
     }
 }
 
-extension SQLiteStore {
+extension SQLBackedStore {
     public func addAppKey(tenant: String, mode: Mode, alg: String, publicKeyPEM: String) throws -> AppKeyRecord {
         let id = Secrets.identifier("apk")
         return try write { db in
             try db.execute(sql: "INSERT INTO app_keys(id, tenant_id, mode, alg, public_key_pem, created_at) VALUES (?,?,?,?,?,?)",
                            arguments: [id, tenant, mode.rawValue, alg, publicKeyPEM, Date().timeIntervalSince1970])
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM app_keys WHERE id = ?", arguments: [id]) else {
+            guard let row = try db.fetchOne(sql: "SELECT * FROM app_keys WHERE id = ?", arguments: [id]) else {
                 throw StoreError.unavailable("app key \(id) was not stored")
             }
             return AppKeyRecord(row: row)
@@ -36,14 +36,14 @@ extension SQLiteStore {
 
     public func appKey(tenant: String, mode: Mode) throws -> AppKeyRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM app_keys WHERE tenant_id = ? AND mode = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+            try db.fetchOne(sql: "SELECT * FROM app_keys WHERE tenant_id = ? AND mode = ? ORDER BY created_at DESC, id DESC LIMIT 1",
                              arguments: [tenant, mode.rawValue]).map(AppKeyRecord.init(row:))
         }
     }
 
     public func appKeys(tenant: String, mode: Mode) throws -> [AppKeyRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM app_keys WHERE tenant_id = ? AND mode = ? ORDER BY created_at DESC, id DESC",
+            try db.fetchAll(sql: "SELECT * FROM app_keys WHERE tenant_id = ? AND mode = ? ORDER BY created_at DESC, id DESC",
                              arguments: [tenant, mode.rawValue]).map(AppKeyRecord.init(row:))
         }
     }

@@ -86,7 +86,7 @@ public struct AuditFilter: Sendable {
     }
 }
 
-extension SQLiteStore {
+extension SQLBackedStore {
     public func signUp(tenantName: String, email: String, passwordHash: String, inviteDigest: String?) throws -> (TenantRecord, UserRecord, IssuedCredential) {
         let tenantID = Secrets.identifier("ten"), userID = Secrets.identifier("usr")
         let wrapped = try Self.guarded { try vault.newWrappedDataKey(tenant: tenantID) }
@@ -103,8 +103,8 @@ extension SQLiteStore {
                 try db.execute(sql: "INSERT INTO users(id, tenant_id, email, password_hash, role, created_at) VALUES (?,?,?,?,?,?)",
                                arguments: [userID, tenantID, email.lowercased(), passwordHash, UserRecord.Role.owner.rawValue, now])
                 let key = try Self.insertCredential(db, tenant: tenantID, mode: .test, kind: .secret, scopes: [], name: "first key", expiresAt: nil)
-                guard let t = try Row.fetchOne(db, sql: "SELECT * FROM tenants WHERE id = ?", arguments: [tenantID]),
-                      let u = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [userID]) else {
+                guard let t = try db.fetchOne(sql: "SELECT * FROM tenants WHERE id = ?", arguments: [tenantID]),
+                      let u = try db.fetchOne(sql: "SELECT * FROM users WHERE id = ?", arguments: [userID]) else {
                     throw StoreError.unavailable("sign-up was not stored")
                 }
                 return (TenantRecord(row: t), UserRecord(row: u), key)
@@ -119,17 +119,17 @@ extension SQLiteStore {
         do {
             return try write { db in
                 let now = Date().timeIntervalSince1970
-                guard let invite = try Row.fetchOne(db, sql: "SELECT * FROM invites WHERE digest = ? AND used_at IS NULL AND expires_at > ?",
+                guard let invite = try db.fetchOne(sql: "SELECT * FROM invites WHERE digest = ? AND used_at IS NULL AND expires_at > ?",
                                                     arguments: [inviteDigest, now]).map(InviteRecord.init(row:)), let tenant = invite.tenantID else {
                     throw StoreError.invalid("the invitation is unknown, used or expired")
                 }
-                guard try String.fetchOne(db, sql: "SELECT status FROM tenants WHERE id = ?", arguments: [tenant]) == TenantRecord.Status.active.rawValue else {
+                guard try db.fetchOne(String.self, sql: "SELECT status FROM tenants WHERE id = ?", arguments: [tenant]) == TenantRecord.Status.active.rawValue else {
                     throw StoreError.invalid("the organisation is suspended")
                 }
                 try db.execute(sql: "UPDATE invites SET used_at = ? WHERE digest = ?", arguments: [now, inviteDigest])
                 try db.execute(sql: "INSERT INTO users(id, tenant_id, email, password_hash, role, created_at) VALUES (?,?,?,?,?,?)",
                                arguments: [userID, tenant, email.lowercased(), passwordHash, invite.role.rawValue, now])
-                guard let u = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [userID]) else {
+                guard let u = try db.fetchOne(sql: "SELECT * FROM users WHERE id = ?", arguments: [userID]) else {
                     throw StoreError.unavailable("user \(userID) was not stored")
                 }
                 return UserRecord(row: u)
@@ -145,7 +145,7 @@ extension SQLiteStore {
             return try write { db in
                 try db.execute(sql: "INSERT INTO users(id, tenant_id, email, password_hash, role, created_at) VALUES (?,?,?,?,?,?)",
                                arguments: [id, tenant, email.lowercased(), passwordHash, role.rawValue, Date().timeIntervalSince1970])
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]) else {
+                guard let row = try db.fetchOne(sql: "SELECT * FROM users WHERE id = ?", arguments: [id]) else {
                     throw StoreError.unavailable("user \(id) was not stored")
                 }
                 return UserRecord(row: row)
@@ -156,16 +156,16 @@ extension SQLiteStore {
     }
 
     public func user(email: String) throws -> UserRecord? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [email.lowercased()]).map(UserRecord.init(row:)) }
+        try read { db in try db.fetchOne(sql: "SELECT * FROM users WHERE email = ?", arguments: [email.lowercased()]).map(UserRecord.init(row:)) }
     }
 
     public func user(id: String) throws -> UserRecord? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(UserRecord.init(row:)) }
+        try read { db in try db.fetchOne(sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(UserRecord.init(row:)) }
     }
 
     public func users(tenant: String) throws -> [UserRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM users WHERE tenant_id = ? ORDER BY created_at, id", arguments: [tenant]).map(UserRecord.init(row:))
+            try db.fetchAll(sql: "SELECT * FROM users WHERE tenant_id = ? ORDER BY created_at, id", arguments: [tenant]).map(UserRecord.init(row:))
         }
     }
 
@@ -187,7 +187,7 @@ extension SQLiteStore {
 
     public func consoleSession(digest: String) throws -> ConsoleSessionRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM console_sessions WHERE digest = ? AND expires_at > ?",
+            try db.fetchOne(sql: "SELECT * FROM console_sessions WHERE digest = ? AND expires_at > ?",
                              arguments: [digest, Date().timeIntervalSince1970]).map(ConsoleSessionRecord.init(row:))
         }
     }
@@ -210,7 +210,7 @@ extension SQLiteStore {
 
     public func invite(digest: String) throws -> InviteRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM invites WHERE digest = ? AND used_at IS NULL AND expires_at > ?",
+            try db.fetchOne(sql: "SELECT * FROM invites WHERE digest = ? AND used_at IS NULL AND expires_at > ?",
                              arguments: [digest, Date().timeIntervalSince1970]).map(InviteRecord.init(row:))
         }
     }
@@ -220,13 +220,13 @@ extension SQLiteStore {
             let now = Date().timeIntervalSince1970
             try db.execute(sql: "UPDATE invites SET used_at = ? WHERE digest = ? AND used_at IS NULL AND expires_at > ?", arguments: [now, digest, now])
             guard db.changesCount > 0 else { return nil }
-            return try Row.fetchOne(db, sql: "SELECT * FROM invites WHERE digest = ?", arguments: [digest]).map(InviteRecord.init(row:))
+            return try db.fetchOne(sql: "SELECT * FROM invites WHERE digest = ?", arguments: [digest]).map(InviteRecord.init(row:))
         }
     }
 
     public func sessions(tenant: String, mode: Mode, limit: Int) throws -> [SessionRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE tenant_id = ? AND mode = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            try db.fetchAll(sql: "SELECT * FROM sessions WHERE tenant_id = ? AND mode = ? ORDER BY created_at DESC, id DESC LIMIT ?",
                              arguments: [tenant, mode.rawValue, limit]).map(SessionRecord.init(row:))
         }
     }
@@ -234,7 +234,7 @@ extension SQLiteStore {
     public func auditEntries(tenant: String, filter: AuditFilter) throws -> [AuditRecord] {
         try read { db in
             var sql = "SELECT * FROM audit WHERE tenant_id = ?"
-            var arguments: StatementArguments = [tenant]
+            var arguments: SQLArguments = [tenant]
             if let mode = filter.mode { sql += " AND (mode = ? OR mode IS NULL)"; arguments += [mode.rawValue] }
             if let operation = filter.operation { sql += " AND operation LIKE ?"; arguments += [operation + "%"] }
             if let credential = filter.credential { sql += " AND credential_id = ?"; arguments += [credential] }
@@ -242,7 +242,7 @@ extension SQLiteStore {
             if let until = filter.until { sql += " AND at < ?"; arguments += [until.timeIntervalSince1970] }
             sql += " ORDER BY id DESC LIMIT ?"
             arguments += [max(1, min(1000, filter.limit))]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            return try db.fetchAll(sql: sql, arguments: arguments).map { row in
                 AuditRecord(id: row["id"], at: Date(timeIntervalSince1970: row["at"]), credential: row["credential_id"], operation: row["operation"],
                             subject: row["subject_id"], target: row["target_id"], outcome: row["outcome"], requestID: row["request_id"])
             }

@@ -69,7 +69,7 @@ public struct IssuedCredential: Sendable {
     public let clientKey: String?
 }
 
-extension SQLiteStore {
+extension SQLBackedStore {
     /// Creates a credential. Keys are looked up by the digest of the secret; client credentials by
     /// their public key, with the secret's digest checked in constant time.
     public func createCredential(tenant: String, mode: Mode, kind: Credential.Kind, scopes: Set<Scope>, name: String?,
@@ -78,7 +78,7 @@ extension SQLiteStore {
     }
 
     /// Makes a credential's secret and stores its digest, inside a transaction that is already open.
-    static func insertCredential(_ db: Database, tenant: String, mode: Mode, kind: Credential.Kind, scopes: Set<Scope>, name: String?,
+    static func insertCredential(_ db: any SQLDatabase, tenant: String, mode: Mode, kind: Credential.Kind, scopes: Set<Scope>, name: String?,
                                  expiresAt: Date?) throws -> IssuedCredential {
         let id = Secrets.identifier("key")
         let secret: String, lookup: String, clientKey: String?, prefix: String
@@ -101,39 +101,29 @@ extension SQLiteStore {
             VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
             """, arguments: [id, tenant, mode.rawValue, kind.rawValue, lookup, Secrets.digest(secret), clientKey ?? prefix,
                              String(secret.suffix(4)), scopeText, name, Date().timeIntervalSince1970, expiresAt?.timeIntervalSince1970])
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM credentials WHERE id = ?", arguments: [id]) else {
+        guard let row = try db.fetchOne(sql: "SELECT * FROM credentials WHERE id = ?", arguments: [id]) else {
             throw StoreError.unavailable("credential \(id) was not stored")
         }
         return IssuedCredential(credential: Credential(row: row), secret: secret, clientKey: clientKey)
     }
 
-    /// On a store with no credential at all, creates the default tenant's first test-mode secret
-    /// key (serialised with other first uses, so two processes never both create one).
-    public func issueFirstKey() throws -> IssuedCredential? {
-        try Self.guarded { try InitializationLock.run(dataDirectory: directory) {
-            let none = try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM credentials LIMIT 1") == nil }
-            guard none else { return nil }
-            return try createCredential(tenant: defaultTenantID, mode: .test, kind: .secret, scopes: [], name: "first key", expiresAt: nil)
-        } }
-    }
-
     public func credential(id: String) throws -> Credential? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM credentials WHERE id = ?", arguments: [id]).map(Credential.init(row:)) }
+        try read { db in try db.fetchOne(sql: "SELECT * FROM credentials WHERE id = ?", arguments: [id]).map(Credential.init(row:)) }
     }
 
     public func credential(lookup: String) throws -> Credential? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM credentials WHERE lookup = ?", arguments: [lookup]).map(Credential.init(row:))
+            try db.fetchOne(sql: "SELECT * FROM credentials WHERE lookup = ?", arguments: [lookup]).map(Credential.init(row:))
         }
     }
 
     public func credentials(tenant: String, mode: Mode?) throws -> [Credential] {
         try read { db in
             if let mode {
-                return try Row.fetchAll(db, sql: "SELECT * FROM credentials WHERE tenant_id = ? AND mode = ? ORDER BY created_at, id",
+                return try db.fetchAll(sql: "SELECT * FROM credentials WHERE tenant_id = ? AND mode = ? ORDER BY created_at, id",
                                         arguments: [tenant, mode.rawValue]).map(Credential.init(row:))
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM credentials WHERE tenant_id = ? ORDER BY created_at, id",
+            return try db.fetchAll(sql: "SELECT * FROM credentials WHERE tenant_id = ? ORDER BY created_at, id",
                                     arguments: [tenant]).map(Credential.init(row:))
         }
     }
@@ -155,7 +145,7 @@ extension SQLiteStore {
                            arguments: [until, until, fresh.credential.id, credentialID])
             // The new key is held to the same signing rule, by the same signers: a roll is never a way around it.
             try db.execute(sql: "UPDATE credentials SET signed_requests = ? WHERE id = ?", arguments: [old.signedRequests ? 1 : 0, fresh.credential.id])
-            for row in try Row.fetchAll(db, sql: "SELECT alg, public_key_pem FROM signers WHERE credential_id = ? AND revoked_at IS NULL",
+            for row in try db.fetchAll(sql: "SELECT alg, public_key_pem FROM signers WHERE credential_id = ? AND revoked_at IS NULL",
                                         arguments: [credentialID]) {
                 try db.execute(sql: "INSERT INTO signers(id, credential_id, alg, public_key_pem, created_at) VALUES (?,?,?,?,?)",
                                arguments: [Secrets.identifier("sgn"), fresh.credential.id, row["alg"] as String, row["public_key_pem"] as String,
@@ -184,13 +174,13 @@ extension SQLiteStore {
     /// per-request fsync would cost more than the request.
     public func touch(credentialID: String) {
         let now = Date().timeIntervalSince1970
-        let due = lastTouched.withLock { seen -> Bool in
+        let due = core.lastTouched.withLock { seen -> Bool in
             if let last = seen[credentialID], now - last < 60 { return false }
             seen[credentialID] = now
             return true
         }
         guard due else { return }
-        try? pool.write { db in
+        try? write { db in
             try db.execute(sql: "UPDATE credentials SET last_used_at = ? WHERE id = ?", arguments: [Date().timeIntervalSince1970, credentialID])
         }
     }

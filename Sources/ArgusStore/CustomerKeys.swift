@@ -23,14 +23,14 @@ public struct CustomerKeyRecord: Sendable, Equatable {
     }
 }
 
-extension SQLiteStore {
+extension SQLBackedStore {
     public func addCustomerKey(tenant: String, mode: Mode, kid: String, alg: String, publicKeyPEM: String) throws -> CustomerKeyRecord {
         let id = Secrets.identifier("cuk")
         do {
             return try write { db in
                 try db.execute(sql: "INSERT INTO customer_keys(id, tenant_id, mode, kid, alg, public_key_pem, created_at) VALUES (?,?,?,?,?,?,?)",
                                arguments: [id, tenant, mode.rawValue, kid, alg, publicKeyPEM, Date().timeIntervalSince1970])
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM customer_keys WHERE id = ?", arguments: [id]) else {
+                guard let row = try db.fetchOne(sql: "SELECT * FROM customer_keys WHERE id = ?", arguments: [id]) else {
                     throw StoreError.unavailable("customer key \(id) was not stored")
                 }
                 return CustomerKeyRecord(row: row)
@@ -42,14 +42,14 @@ extension SQLiteStore {
 
     public func customerKeys(tenant: String, mode: Mode) throws -> [CustomerKeyRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM customer_keys WHERE tenant_id = ? AND mode = ? AND deleted_at IS NULL ORDER BY created_at, id",
+            try db.fetchAll(sql: "SELECT * FROM customer_keys WHERE tenant_id = ? AND mode = ? AND deleted_at IS NULL ORDER BY created_at, id",
                              arguments: [tenant, mode.rawValue]).map(CustomerKeyRecord.init(row:))
         }
     }
 
     public func customerKey(tenant: String, kid: String) throws -> CustomerKeyRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM customer_keys WHERE tenant_id = ? AND kid = ? AND deleted_at IS NULL",
+            try db.fetchOne(sql: "SELECT * FROM customer_keys WHERE tenant_id = ? AND kid = ? AND deleted_at IS NULL",
                              arguments: [tenant, kid]).map(CustomerKeyRecord.init(row:))
         }
     }
@@ -63,7 +63,7 @@ extension SQLiteStore {
     }
 
     public func customerSelfEnrollment(tenant: String) throws -> Bool {
-        try read { db in try Int.fetchOne(db, sql: "SELECT customer_self_enrollment FROM tenants WHERE id = ?", arguments: [tenant]) == 1 }
+        try read { db in try db.fetchOne(Int.self, sql: "SELECT customer_self_enrollment FROM tenants WHERE id = ?", arguments: [tenant]) == 1 }
     }
 
     public func setCustomerSelfEnrollment(tenant: String, enabled: Bool) throws {

@@ -38,14 +38,14 @@ public struct OperatorKeyRecord: Sendable, Equatable {
     }
 }
 
-extension SQLiteStore {
+extension SQLBackedStore {
     public func createTenant(name: String) throws -> TenantRecord {
         let id = Secrets.identifier("ten")
         let wrapped = try Self.guarded { try vault.newWrappedDataKey(tenant: id) }
         return try write { db in
             try db.execute(sql: "INSERT INTO tenants(id, name, created_at, wrapped_data_key, status) VALUES (?,?,?,?, 'active')",
                            arguments: [id, name, Date().timeIntervalSince1970, wrapped])
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tenants WHERE id = ?", arguments: [id]) else {
+            guard let row = try db.fetchOne(sql: "SELECT * FROM tenants WHERE id = ?", arguments: [id]) else {
                 throw StoreError.unavailable("tenant \(id) was not stored")
             }
             return TenantRecord(row: row)
@@ -53,11 +53,11 @@ extension SQLiteStore {
     }
 
     public func tenants() throws -> [TenantRecord] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM tenants ORDER BY created_at, id").map(TenantRecord.init(row:)) }
+        try read { db in try db.fetchAll(sql: "SELECT * FROM tenants ORDER BY created_at, id").map(TenantRecord.init(row:)) }
     }
 
     public func tenant(id: String) throws -> TenantRecord? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM tenants WHERE id = ?", arguments: [id]).map(TenantRecord.init(row:)) }
+        try read { db in try db.fetchOne(sql: "SELECT * FROM tenants WHERE id = ?", arguments: [id]).map(TenantRecord.init(row:)) }
     }
 
     public func setTenantStatus(id: String, status: TenantRecord.Status) throws -> Bool {
@@ -74,7 +74,7 @@ extension SQLiteStore {
         return try write { db in
             try db.execute(sql: "INSERT INTO operator_keys(id, lookup, secret_digest, last4, name, created_at) VALUES (?,?,?,?,?,?)",
                            arguments: [id, Secrets.hex(digest), digest, String(secret.suffix(4)), name, Date().timeIntervalSince1970])
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM operator_keys WHERE id = ?", arguments: [id]) else {
+            guard let row = try db.fetchOne(sql: "SELECT * FROM operator_keys WHERE id = ?", arguments: [id]) else {
                 throw StoreError.unavailable("operator key \(id) was not stored")
             }
             return (OperatorKeyRecord(row: row), secret)
@@ -83,12 +83,12 @@ extension SQLiteStore {
 
     public func operatorKey(secretDigest digest: Data) throws -> OperatorKeyRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM operator_keys WHERE lookup = ?", arguments: [Secrets.hex(digest)]).map(OperatorKeyRecord.init(row:))
+            try db.fetchOne(sql: "SELECT * FROM operator_keys WHERE lookup = ?", arguments: [Secrets.hex(digest)]).map(OperatorKeyRecord.init(row:))
         }
     }
 
     public func operatorKeys() throws -> [OperatorKeyRecord] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM operator_keys ORDER BY created_at, id").map(OperatorKeyRecord.init(row:)) }
+        try read { db in try db.fetchAll(sql: "SELECT * FROM operator_keys ORDER BY created_at, id").map(OperatorKeyRecord.init(row:)) }
     }
 
     public func revokeOperatorKey(id: String) throws -> Bool {

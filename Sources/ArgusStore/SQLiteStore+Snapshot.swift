@@ -79,7 +79,7 @@ extension SQLiteStore {
     /// Face-log entries after the snapshot's position (all of them without one), and how many remove a face.
     public func faceLogSinceSnapshot() throws -> (entries: Int, removals: Int) {
         let seq = (try? GallerySnapshot.Reader(directory: directory))??.footer.seq ?? 0
-        return try read { db in
+        return try sqliteRead { db in
             let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(op = 2), 0) FROM face_log WHERE seq > ?", arguments: [seq])
             return (row?[0] ?? 0, row?[1] ?? 0)
         }
@@ -209,7 +209,7 @@ extension SQLiteStore {
             do {
                 guard let known = Mode(rawValue: c.mode) else { throw GallerySnapshot.Failure.format("mode \(c.mode)") }
                 m = known
-                ids = try reader.open(chunk: index, key: try dataKey(tenant: c.tenant, in: db), appendingTo: &templates)
+                ids = try reader.open(chunk: index, key: try dataKey(tenant: c.tenant, in: SQLiteConnection(db: db)), appendingTo: &templates)
             } catch {
                 failure = "chunk \(index) did not open (\(error))"
                 break chunks

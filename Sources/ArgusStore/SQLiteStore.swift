@@ -5,18 +5,14 @@ import Synchronization
 /// The embedded store: one SQLite database (`argus.sqlite` in the data directory) through GRDB,
 /// in WAL mode with `synchronous = FULL`, so a write that returned has reached the disk and
 /// survives a kill -9 or a power cut. Templates are stored sealed (see `KeyVault`); images never are.
-public final class SQLiteStore: Store {
+public final class SQLiteStore: SQLBackedStore {
     let pool: DatabasePool
     public let path: String
     public let directory: String
     public var location: String { path }
-    let vault: KeyVault
+    public let core: StoreCore
     /// The tenant a store starts with.
     public let defaultTenantID: String
-    /// When each credential's `last_used_at` was last written (see `touch`).
-    let lastTouched = Mutex<[String: Double]>([:])
-    /// Tenants' data keys, unwrapped once.
-    let dataKeys = Mutex<[String: SymmetricKeyBox]>([:])
     /// How the last load of faces was served (see `lastFaceScan`).
     let lastScan = Mutex(FaceScanReport())
 
@@ -28,7 +24,9 @@ public final class SQLiteStore: Store {
         guard create || FileManager.default.fileExists(atPath: path) else { throw StoreError.missing(dataDirectory) }
         directory = dataDirectory
         self.path = path
+        let vault: KeyVault
         (pool, vault, defaultTenantID) = try Self.guarded { try Self.open(path: path, dataDirectory: dataDirectory, environment: environment) }
+        core = StoreCore(backend: SQLiteBackend(pool: pool), vault: vault)
     }
 
     private static func open(path: String, dataDirectory: String, environment: [String: String]) throws -> (DatabasePool, KeyVault, String) {
@@ -54,8 +52,9 @@ public final class SQLiteStore: Store {
             try Self.migrator.migrate(pool)
             for suffix in ["-wal", "-shm"] { try PrivateFiles.restrict(path + suffix) }
             let vault = try KeyVault.open(dataDirectory: dataDirectory, environment: environment)
-            try Self.bindKeysToOwners(pool, vault: vault)
-            return (pool, vault, try Self.defaultTenant(pool, vault: vault))
+            let backend = SQLiteBackend(pool: pool)
+            try Self.bindKeysToOwners(backend, vault: vault)
+            return (pool, vault, try Self.defaultTenant(backend, vault: vault))
         }
     }
 
@@ -211,53 +210,18 @@ public final class SQLiteStore: Store {
         return m
     }
 
-    /// Runs `body`, letting only `StoreError`s out: SQLite's and the file system's failures are
-    /// the store's business, named for the caller without their SQL.
-    static func guarded<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let error as StoreError {
-            throw error
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            throw StoreError.conflict("a uniqueness rule was broken: \(error.message ?? "constraint")")
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
-            throw StoreError.full("database: \(error.message ?? "disk full")")
-        } catch let error as DatabaseError {
-            throw StoreError.unavailable("database: \(error.message ?? "\(error.resultCode)")")
-        } catch let error as KeyVault.Failure {
-            throw StoreError.sealed("\(error)")
-        } catch let error as PrivateFiles.Failure {
-            throw StoreError.unavailable("\(error)")
-        } catch {
-            throw StoreError.sealed("a sealed value did not open: \(error)")
-        }
+    /// On a store with no credential at all, creates the default tenant's first test-mode secret
+    /// key (serialised with other first uses, so two processes never both create one).
+    public func issueFirstKey() throws -> IssuedCredential? {
+        try Self.guarded { try InitializationLock.run(dataDirectory: directory) {
+            let none = try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM credentials LIMIT 1") == nil }
+            guard none else { return nil }
+            return try createCredential(tenant: defaultTenantID, mode: .test, kind: .secret, scopes: [], name: "first key", expiresAt: nil)
+        } }
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T { try Self.guarded { try pool.read(body) } }
-    func write<T>(_ body: (Database) throws -> T) throws -> T { try Self.guarded { try pool.write(body) } }
 
-    public func audit(_ entry: AuditEntry) throws {
-        let insert = { [pool] in
-            try pool.write { db in
-                try db.execute(sql: """
-                    INSERT INTO audit(at, tenant_id, mode, credential_id, operation, subject_id, target_id, outcome, request_id) VALUES (?,?,?,?,?,?,?,?,?)
-                    """, arguments: [Date().timeIntervalSince1970, entry.tenant, entry.mode?.rawValue, entry.credential, entry.operation, entry.subject,
-                                     entry.target, entry.outcome, entry.requestID])
-            }
-        }
-        // Retried once (a busy timeout under a burst), then thrown: no row is dropped silently.
-        try Self.guarded { do { try insert() } catch { try insert() } }
-    }
-
-    public func auditRows(tenant: String?) throws -> [[String: String]] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE ? IS NULL OR tenant_id = ? ORDER BY id", arguments: [tenant, tenant]).map { row in
-                var out: [String: String] = [:]
-                for column in ["tenant_id", "credential_id", "operation", "subject_id", "target_id", "outcome", "request_id"] {
-                    if let v: String = row[column] { out[column] = v }
-                }
-                return out
-            }
-        }
-    }
+    /// A read transaction on GRDB's own connection (the scan of every face and the snapshot).
+    func sqliteRead<T>(_ body: (Database) throws -> T) throws -> T { try Self.guarded { try pool.read(body) } }
+    func sqliteWrite<T>(_ body: (Database) throws -> T) throws -> T { try Self.guarded { try pool.write(body) } }
 }

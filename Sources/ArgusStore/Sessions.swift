@@ -72,7 +72,7 @@ public struct SessionFilter: Sendable {
     }
 }
 
-extension SQLiteStore {
+extension SQLBackedStore {
     public func createSession(_ s: NewSession) throws {
         try write { db in
             try db.execute(sql: """
@@ -84,7 +84,7 @@ extension SQLiteStore {
     }
 
     public func session(id: String) throws -> SessionRecord? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [id]).map(SessionRecord.init(row:)) }
+        try read { db in try db.fetchOne(sql: "SELECT * FROM sessions WHERE id = ?", arguments: [id]).map(SessionRecord.init(row:)) }
     }
 
     public func beginAttempt(sessionID: String) throws -> SessionRecord {
@@ -94,7 +94,7 @@ extension SQLiteStore {
                 WHERE id = ? AND spent_at IS NULL AND revoked_at IS NULL AND attempts < max_attempts
                 """, arguments: [sessionID])
             let claimed = db.changesCount > 0
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [sessionID]) else {
+            guard let row = try db.fetchOne(sql: "SELECT * FROM sessions WHERE id = ?", arguments: [sessionID]) else {
                 throw StoreError.sessionUnknown
             }
             let record = SessionRecord(row: row)
@@ -111,7 +111,7 @@ extension SQLiteStore {
         try write { db in
             try db.execute(sql: "INSERT INTO session_attempts(session_id, at, score, threshold, matched, outcome) VALUES (?,?,?,?,?,?)",
                            arguments: [sessionID, Date().timeIntervalSince1970, score, threshold, match.map { $0 ? 1 : 0 }, outcome])
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [sessionID]) else { return false }
+            guard let row = try db.fetchOne(sql: "SELECT * FROM sessions WHERE id = ?", arguments: [sessionID]) else { return false }
             let session = SessionRecord(row: row)
             var data: [String: any Sendable] = ["session_id": session.id, "subject_id": session.subjectID ?? "", "customer_ref": session.customerRef,
                                                 "purpose": session.purpose.rawValue, "outcome": outcome]
@@ -119,7 +119,7 @@ extension SQLiteStore {
             guard spending else {
                 // The last attempt failed: the session is over. Claims still in flight may yet be given
                 // back (shed before analysis), so it is over only when finished attempts reach the limit.
-                let finished = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM session_attempts WHERE session_id = ?", arguments: [sessionID]) ?? 0
+                let finished = try db.fetchOne(Int.self, sql: "SELECT COUNT(*) FROM session_attempts WHERE session_id = ?", arguments: [sessionID]) ?? 0
                 if match != true && finished >= session.maxAttempts {
                     try Self.emit([NewEvent(type: .sessionFailed, data: data)], tenant: session.tenantID, mode: session.mode, db)
                 }
@@ -141,7 +141,7 @@ extension SQLiteStore {
 
     public func attempts(sessionID: String) throws -> [SessionAttempt] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM session_attempts WHERE session_id = ? ORDER BY id", arguments: [sessionID]).map { row in
+            try db.fetchAll(sql: "SELECT * FROM session_attempts WHERE session_id = ? ORDER BY id", arguments: [sessionID]).map { row in
                 SessionAttempt(at: Date(timeIntervalSince1970: row["at"]), score: row["score"], threshold: row["threshold"],
                                match: (row["matched"] as Int?).map { $0 == 1 }, outcome: row["outcome"])
             }
@@ -151,7 +151,7 @@ extension SQLiteStore {
     public func sessions(tenant: String, mode: Mode, filter: SessionFilter) throws -> (sessions: [SessionRecord], hasMore: Bool) {
         try read { db in
             var sql = "SELECT * FROM sessions WHERE tenant_id = ? AND mode = ?"
-            var arguments: StatementArguments = [tenant, mode.rawValue]
+            var arguments: SQLArguments = [tenant, mode.rawValue]
             let now = Date().timeIntervalSince1970
             switch filter.status {
             case .succeeded?: sql += " AND spent_at IS NOT NULL"
@@ -164,7 +164,7 @@ extension SQLiteStore {
             if let subject = filter.subject { sql += " AND subject_id = ?"; arguments += [subject] }
             if let ref = filter.customerRef { sql += " AND customer_ref = ?"; arguments += [ref] }
             if let after = filter.after {
-                guard let cursor = try Row.fetchOne(db, sql: "SELECT created_at, id FROM sessions WHERE id = ? AND tenant_id = ? AND mode = ?",
+                guard let cursor = try db.fetchOne(sql: "SELECT created_at, id FROM sessions WHERE id = ? AND tenant_id = ? AND mode = ?",
                                                     arguments: [after, tenant, mode.rawValue]) else {
                     throw StoreError.invalid("starting_after: no session \(after) in this mode")
                 }
@@ -176,7 +176,7 @@ extension SQLiteStore {
             let limit = max(1, min(100, filter.limit))
             sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
             arguments += [limit + 1]
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let rows = try db.fetchAll(sql: sql, arguments: arguments)
             return (rows.prefix(limit).map(SessionRecord.init(row:)), rows.count > limit)
         }
     }
@@ -185,7 +185,7 @@ extension SQLiteStore {
         try write { db in try Self.spend(db, sessionID: sessionID) }
     }
 
-    static func spend(_ db: Database, sessionID: String) throws -> Bool {
+    static func spend(_ db: any SQLDatabase, sessionID: String) throws -> Bool {
         try db.execute(sql: "UPDATE sessions SET spent_at = ? WHERE id = ? AND spent_at IS NULL AND revoked_at IS NULL",
                        arguments: [Date().timeIntervalSince1970, sessionID])
         return db.changesCount > 0
@@ -201,7 +201,7 @@ extension SQLiteStore {
 
     public func signingKeys() throws -> [SigningKeyRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM signing_keys ORDER BY created_at").map { row in
+            try db.fetchAll(sql: "SELECT * FROM signing_keys ORDER BY created_at").map { row in
                 let kid: String = row["kid"]
                 return SigningKeyRecord(kid: kid, privateKey: try vault.unwrap(row["sealed_private_key"], context: KeyVault.signingKeyContext(kid: kid)),
                                         createdAt: Date(timeIntervalSince1970: row["created_at"]),

@@ -64,13 +64,13 @@ public struct UserActionRecord: Sendable, Equatable {
     }
 }
 
-extension SQLiteStore {
+extension SQLBackedStore {
     public func addSigner(credentialID: String, alg: String, publicKeyPEM: String) throws -> SignerRecord {
         let id = Secrets.identifier("sgn")
         return try write { db in
             try db.execute(sql: "INSERT INTO signers(id, credential_id, alg, public_key_pem, created_at) VALUES (?,?,?,?,?)",
                            arguments: [id, credentialID, alg, publicKeyPEM, Date().timeIntervalSince1970])
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM signers WHERE id = ?", arguments: [id]) else {
+            guard let row = try db.fetchOne(sql: "SELECT * FROM signers WHERE id = ?", arguments: [id]) else {
                 throw StoreError.unavailable("signer \(id) was not stored")
             }
             return SignerRecord(row: row)
@@ -79,7 +79,7 @@ extension SQLiteStore {
 
     public func signers(credentialID: String) throws -> [SignerRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM signers WHERE credential_id = ? ORDER BY created_at, id", arguments: [credentialID])
+            try db.fetchAll(sql: "SELECT * FROM signers WHERE credential_id = ? ORDER BY created_at, id", arguments: [credentialID])
                 .map(SignerRecord.init(row:))
         }
     }
@@ -114,7 +114,7 @@ extension SQLiteStore {
         try write { db in
             try db.execute(sql: "UPDATE challenges SET taken_at = ? WHERE id = ? AND taken_at IS NULL", arguments: [Date().timeIntervalSince1970, id])
             guard db.changesCount > 0 else { return nil }
-            return try Row.fetchOne(db, sql: "SELECT * FROM challenges WHERE id = ?", arguments: [id]).map(ChallengeRecord.init(row:))
+            return try db.fetchOne(sql: "SELECT * FROM challenges WHERE id = ?", arguments: [id]).map(ChallengeRecord.init(row:))
         }
     }
 
@@ -134,7 +134,7 @@ extension SQLiteStore {
                 AND credential_id IN (SELECT id FROM credentials WHERE tenant_id = ? AND mode = ?)
                 """, arguments: [Date().timeIntervalSince1970, id, tenant, mode.rawValue])
             guard db.changesCount > 0 else { return nil }
-            return try Row.fetchOne(db, sql: "SELECT * FROM user_actions WHERE id = ?", arguments: [id]).map(UserActionRecord.init(row:))
+            return try db.fetchOne(sql: "SELECT * FROM user_actions WHERE id = ?", arguments: [id]).map(UserActionRecord.init(row:))
         }
     }
 }

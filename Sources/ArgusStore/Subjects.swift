@@ -19,7 +19,7 @@ public enum KeyCustody: String, Sendable, Codable {
     case client
 }
 
-extension SQLiteStore {
+extension SQLBackedStore {
     public func createSubject(tenant: String, mode: Mode, externalID: String?, custody: KeyCustody) throws -> Subject {
         let id = Secrets.sortableIdentifier("sub")
         let now = Date().timeIntervalSince1970
@@ -36,15 +36,15 @@ extension SQLiteStore {
 
     public func subject(tenant: String, mode: Mode, id: String) throws -> Subject? {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
+            guard let row = try db.fetchOne(sql: "SELECT * FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
                                              arguments: [id, tenant, mode.rawValue]) else { return nil }
             return try Self.subject(row, db)
         }
     }
 
-    private static func subject(_ row: Row, _ db: Database) throws -> Subject {
+    private static func subject(_ row: Row, _ db: any SQLDatabase) throws -> Subject {
         let id: String = row["id"]
-        let faces = try String.fetchAll(db, sql: "SELECT id FROM faces WHERE subject_id = ? ORDER BY created_at, id", arguments: [id])
+        let faces = try db.fetchAll(String.self, sql: "SELECT id FROM faces WHERE subject_id = ? ORDER BY created_at, id", arguments: [id])
         return Subject(id: id, externalID: row["external_id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), faceIDs: faces,
                        custody: KeyCustody(rawValue: row["key_custody"] ?? "server") ?? .server)
     }
@@ -52,14 +52,14 @@ extension SQLiteStore {
     public func subjects(tenant: String, mode: Mode, limit: Int, after: String?, externalID: String?) throws -> SubjectPage {
         try read { db in
             var sql = "SELECT * FROM subjects WHERE tenant_id = ? AND mode = ?"
-            var arguments: StatementArguments = [tenant, mode.rawValue]
+            var arguments: SQLArguments = [tenant, mode.rawValue]
             if let externalID {
                 sql += " AND external_id = ?"
                 arguments += [externalID]
             }
             if let after {
                 // The cursor must be a subject of this tenant and mode; any other id is unknown here.
-                guard let cursor = try Row.fetchOne(db, sql: "SELECT created_at, id FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
+                guard let cursor = try db.fetchOne(sql: "SELECT created_at, id FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
                                                     arguments: [after, tenant, mode.rawValue]) else {
                     throw StoreError.invalid("starting_after: no subject \(after) in this mode")
                 }
@@ -69,17 +69,17 @@ extension SQLiteStore {
             }
             sql += " ORDER BY created_at, id LIMIT ?"
             arguments += [limit + 1]
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let rows = try db.fetchAll(sql: sql, arguments: arguments)
             return SubjectPage(subjects: try rows.prefix(limit).map { try Self.subject($0, db) }, hasMore: rows.count > limit)
         }
     }
 
     public func deleteSubject(tenant: String, mode: Mode, id: String) throws -> [String]? {
         try write { db in
-            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?"),
+            guard try db.fetchOne(Bool.self, sql: "SELECT 1 FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
                                     arguments: [id, tenant, mode.rawValue]) != nil else { return nil }
-            let faces = try String.fetchAll(db, sql: "SELECT id FROM faces WHERE subject_id = ?", arguments: [id])
-            let external = try String.fetchOne(db, sql: "SELECT external_id FROM subjects WHERE id = ?", arguments: [id])
+            let faces = try db.fetchAll(String.self, sql: "SELECT id FROM faces WHERE subject_id = ?", arguments: [id])
+            let external = try db.fetchOne(String.self, sql: "SELECT external_id FROM subjects WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM subjects WHERE id = ?", arguments: [id])
             try Self.emit([NewEvent(type: .subjectDeleted, data: ["subject_id": id, "external_id": external ?? ""])], tenant: tenant, mode: mode, db)
             return faces
@@ -87,7 +87,7 @@ extension SQLiteStore {
     }
 }
 
-extension SQLiteStore {
+extension SQLBackedStore {
     public func writeFaces(_ faces: [NewFace], tenant: String, mode: Mode, spending session: String?) throws -> [FaceWrite] {
         let key = try dataKey(tenant: tenant)
         // Sealed before the transaction: the write lock is held for the inserts only.
@@ -103,7 +103,7 @@ extension SQLiteStore {
             var endpoints: [Row]?  // the tenant's webhook endpoints, read once per transaction
             for (face, s) in zip(faces, sealed) {
                 let subjectID = try Self.resolve(face.subject, tenant: tenant, mode: mode, db, now: now)
-                let custody = try String.fetchOne(db.cachedStatement(sql: "SELECT key_custody FROM subjects WHERE id = ?"), arguments: [subjectID]) == KeyCustody.client.rawValue
+                let custody = try db.fetchOne(String.self, sql: "SELECT key_custody FROM subjects WHERE id = ?", arguments: [subjectID]) == KeyCustody.client.rawValue
                 guard custody == (face.subjectKey != nil) else {
                     throw StoreError.invalid(custody ? "a client-custody subject's faces are sealed with its own key" : "only client-custody subjects take a subject key")
                 }
@@ -111,21 +111,21 @@ extension SQLiteStore {
                     // A new key for the subject: its older faces (sealed with the old key) go with it.
                     try db.execute(sql: "DELETE FROM faces WHERE subject_id = ?", arguments: [subjectID])
                 } else if let digest = face.imageSHA256,
-                   let existing = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM faces WHERE subject_id = ? AND image_sha256 = ?"),
+                   let existing = try db.fetchOne(String.self, sql: "SELECT id FROM faces WHERE subject_id = ? AND image_sha256 = ?",
                                                       arguments: [subjectID, digest]) {
                     written.append(FaceWrite(faceID: existing, subjectID: subjectID, alreadyEnrolled: true))
                     continue
                 }
-                try db.cachedStatement(sql: """
+                try db.execute(sql: """
                     INSERT INTO faces(id, subject_id, tenant_id, mode, gallery, template, box, quality, image_sha256, created_at, custody)
                     VALUES (?,?,?,?,?,?,?,?,?,?,?)
-                    """).execute(arguments: [s.id, subjectID, tenant, mode.rawValue, face.gallery, s.sealed,
+                    """, arguments: [s.id, subjectID, tenant, mode.rawValue, face.gallery, s.sealed,
                                      // A client-custody face keeps nothing in clear that could tie a photo to it.
                                      custody ? "" : face.box.map(String.init).joined(separator: ","), custody ? "{}" : s.quality,
                                      custody ? nil : face.imageSHA256, now, custody ? 1 : 0])
                 if !custody {
-                    try db.cachedStatement(sql: "INSERT INTO face_log(face_id, op, tenant_id, mode, gallery) VALUES (?, 1, ?, ?, ?)")
-                        .execute(arguments: [s.id, tenant, mode.rawValue, face.gallery])
+                    try db.execute(sql: "INSERT INTO face_log(face_id, op, tenant_id, mode, gallery) VALUES (?, 1, ?, ?, ?)",
+                                   arguments: [s.id, tenant, mode.rawValue, face.gallery])
                 }
                 written.append(FaceWrite(faceID: s.id, subjectID: subjectID, alreadyEnrolled: false))
                 var events = [NewEvent(type: .faceEnrolled, data: ["face_id": s.id, "subject_id": subjectID, "gallery": face.gallery])]
@@ -148,7 +148,7 @@ extension SQLiteStore {
             if let (q, text) = previous, q == face.quality {
                 quality = text
             } else {
-                quality = String(decoding: try qualityEncoder.encode(face.quality), as: UTF8.self)
+                quality = String(decoding: try QualityEncoding.encoder.encode(face.quality), as: UTF8.self)
                 previous = (face.quality, quality)
             }
             // A client-custody face is sealed with its subject's key, which is not kept.
@@ -176,26 +176,21 @@ extension SQLiteStore {
         return results.withLock { $0.flatMap { $0 ?? [] } }
     }
 
-    static let qualityEncoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return e
-    }()
 
     /// The subject's id in this tenant and mode; an external id may create it.
-    private static func resolve(_ reference: SubjectReference, tenant: String, mode: Mode, _ db: Database, now: Double) throws -> String {
+    private static func resolve(_ reference: SubjectReference, tenant: String, mode: Mode, _ db: any SQLDatabase, now: Double) throws -> String {
         switch reference {
         case .id(let id):
-            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?"),
+            guard try db.fetchOne(Bool.self, sql: "SELECT 1 FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
                                     arguments: [id, tenant, mode.rawValue]) != nil else { throw StoreError.notFound("subject") }
             return id
         case .external(let external, let create):
-            if let id = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM subjects WHERE tenant_id = ? AND mode = ? AND external_id = ?"),
+            if let id = try db.fetchOne(String.self, sql: "SELECT id FROM subjects WHERE tenant_id = ? AND mode = ? AND external_id = ?",
                                             arguments: [tenant, mode.rawValue, external]) { return id }
             guard create else { throw StoreError.notFound("subject") }
             let id = Secrets.sortableIdentifier("sub")
-            try db.cachedStatement(sql: "INSERT INTO subjects(id, tenant_id, mode, external_id, created_at) VALUES (?,?,?,?,?)")
-                .execute(arguments: [id, tenant, mode.rawValue, external, now])
+            try db.execute(sql: "INSERT INTO subjects(id, tenant_id, mode, external_id, created_at) VALUES (?,?,?,?,?)",
+                           arguments: [id, tenant, mode.rawValue, external, now])
             return id
         }
     }
@@ -205,12 +200,12 @@ extension SQLiteStore {
             let row: Row?
             switch subject {
             case .id(let id):
-                row = try Row.fetchOne(db, sql: """
+                row = try db.fetchOne(sql: """
                     SELECT faces.id AS face, faces.subject_id AS subject FROM faces JOIN subjects ON subjects.id = faces.subject_id
                     WHERE subjects.id = ? AND subjects.tenant_id = ? AND subjects.mode = ? AND faces.image_sha256 = ?
                     """, arguments: [id, tenant, mode.rawValue, imageSHA256])
             case .external(let external, _):
-                row = try Row.fetchOne(db, sql: """
+                row = try db.fetchOne(sql: """
                     SELECT faces.id AS face, faces.subject_id AS subject FROM faces JOIN subjects ON subjects.id = faces.subject_id
                     WHERE subjects.external_id = ? AND subjects.tenant_id = ? AND subjects.mode = ? AND faces.image_sha256 = ?
                     """, arguments: [external, tenant, mode.rawValue, imageSHA256])
@@ -221,7 +216,7 @@ extension SQLiteStore {
 
     public func custodyTemplates(tenant: String, mode: Mode, subject: String, key: Data) throws -> [[Float]] {
         let rows = try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, template FROM faces WHERE subject_id = ? AND tenant_id = ? AND mode = ? AND custody = 1",
+            try db.fetchAll(sql: "SELECT id, template FROM faces WHERE subject_id = ? AND tenant_id = ? AND mode = ? AND custody = 1",
                              arguments: [subject, tenant, mode.rawValue])
         }
         let k = SymmetricKey(data: key)
@@ -240,6 +235,10 @@ extension SQLiteStore {
         }
     }
 
+}
+
+// The scan of every face is the backend's own (here: SQLite's cursor, the mapped file and the gallery snapshot).
+extension SQLiteStore {
     public func forEachFaceBatch(tenant: String?, mode: Mode?, batch: Int, digests: Bool, _ body: (FaceBatch) throws -> Void) throws {
         try forEachFaceBatch(tenant: tenant, mode: mode, batch: batch, digests: digests, snapshot: !digests, body)
     }
@@ -255,7 +254,7 @@ extension SQLiteStore {
         let reader = Thread { [self] in
             defer { done.signal() }
             do {
-                try read { db in
+                try sqliteRead { db in
                     try start?(db)
                     // The file is mapped for this pass (pages read in place, not copied out by a
                     // syscall each), and unmapped after it: the connection goes back as it was.
@@ -362,7 +361,7 @@ extension SQLiteStore {
             }
             if !unchanged {
                 let t: String = row[2], g: String = row[4]
-                owner = (t, Mode(rawValue: row[3]) ?? .test, g, SymmetricKeyBox(try dataKey(tenant: t, in: db)))
+                owner = (t, Mode(rawValue: row[3]) ?? .test, g, SymmetricKeyBox(try dataKey(tenant: t, in: SQLiteConnection(db: db))))
             }
             guard let o = owner else { continue }
             let id: String = row[0]
@@ -388,7 +387,7 @@ extension SQLiteStore {
     }
 
     public func faceCounts() throws -> [FaceCount] {
-        try read { db in try faceCounts(in: db) }
+        try sqliteRead { db in try faceCounts(in: db) }
     }
 
     func faceCounts(in db: Database) throws -> [FaceCount] {
@@ -400,3 +399,11 @@ extension SQLiteStore {
     }
 }
 
+
+enum QualityEncoding {
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+}

@@ -2,63 +2,63 @@ import Crypto
 public import Foundation
 import GRDB
 
-extension SQLiteStore {
+extension SQLBackedStore {
     /// The default tenant's id, created on a store's first use (the caller holds the init lock).
-    static func defaultTenant(_ pool: DatabasePool, vault: KeyVault) throws -> String {
-        try pool.write { db in
-            if let id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'default_tenant'"),
-               try Bool.fetchOne(db, sql: "SELECT 1 FROM tenants WHERE id = ?", arguments: [id]) != nil {
+    static func defaultTenant(_ backend: any SQLBackend, vault: KeyVault) throws -> String {
+        try backend.write { db in
+            if let id = try db.fetchOne(String.self, sql: "SELECT value FROM meta WHERE key = 'default_tenant'"),
+               try db.fetchOne(Bool.self, sql: "SELECT 1 FROM tenants WHERE id = ?", arguments: [id]) != nil {
                 return id
             }
             let id = Secrets.identifier("ten")
             try db.execute(sql: "INSERT INTO tenants(id, name, created_at, wrapped_data_key) VALUES (?,?,?,?)",
                            arguments: [id, "default", Date().timeIntervalSince1970, try vault.newWrappedDataKey(tenant: id)])
-            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('default_tenant', ?)", arguments: [id])
-            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('aad_bound', '1')")
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('default_tenant', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", arguments: [id])
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('aad_bound', '1') ON CONFLICT(key) DO UPDATE SET value = excluded.value")
             return id
         }
     }
 
     /// Migrates stores written before wrapped keys' AADs named their owner: each tenant data key
     /// and signing key is re-wrapped with an AAD naming its tenant id or kid, once, in one transaction.
-    static func bindKeysToOwners(_ pool: DatabasePool, vault: KeyVault) throws {
-        try pool.write { db in
-            if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'aad_bound'") != nil { return }
-            for row in try Row.fetchAll(db, sql: "SELECT id, wrapped_data_key FROM tenants") {
+    static func bindKeysToOwners(_ backend: any SQLBackend, vault: KeyVault) throws {
+        try backend.write { db in
+            if try db.fetchOne(String.self, sql: "SELECT value FROM meta WHERE key = 'aad_bound'") != nil { return }
+            for row in try db.fetchAll(sql: "SELECT id, wrapped_data_key FROM tenants") {
                 let id: String = row["id"]
                 let raw = try vault.unwrap(row["wrapped_data_key"], context: KeyVault.legacyDataKeyContext)
                 try db.execute(sql: "UPDATE tenants SET wrapped_data_key = ? WHERE id = ?",
                                arguments: [try vault.wrap(raw, context: KeyVault.dataKeyContext(tenant: id)), id])
             }
-            for row in try Row.fetchAll(db, sql: "SELECT kid, sealed_private_key FROM signing_keys") {
+            for row in try db.fetchAll(sql: "SELECT kid, sealed_private_key FROM signing_keys") {
                 let kid: String = row["kid"]
                 let raw = try vault.unwrap(row["sealed_private_key"], context: KeyVault.legacySigningKeyContext)
                 try db.execute(sql: "UPDATE signing_keys SET sealed_private_key = ? WHERE kid = ?",
                                arguments: [try vault.wrap(raw, context: KeyVault.signingKeyContext(kid: kid)), kid])
             }
-            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('aad_bound', '1')")
+            try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('aad_bound', '1') ON CONFLICT(key) DO UPDATE SET value = excluded.value")
         }
     }
 
     /// A tenant's data key, unwrapped once and cached.
     func dataKey(tenant: String) throws -> SymmetricKey {
-        if let cached = dataKeys.withLock({ $0[tenant] }) { return cached.key }
+        if let cached = core.dataKeys.withLock({ $0[tenant] }) { return cached.key }
         return try read { db in try dataKey(tenant: tenant, in: db) }
     }
 
     /// The same, inside a transaction that is already open.
-    func dataKey(tenant: String, in db: Database) throws -> SymmetricKey {
-        if let cached = dataKeys.withLock({ $0[tenant] }) { return cached.key }
-        guard let wrapped = try Data.fetchOne(db, sql: "SELECT wrapped_data_key FROM tenants WHERE id = ?", arguments: [tenant]) else {
+    func dataKey(tenant: String, in db: any SQLDatabase) throws -> SymmetricKey {
+        if let cached = core.dataKeys.withLock({ $0[tenant] }) { return cached.key }
+        guard let wrapped = try db.fetchOne(Data.self, sql: "SELECT wrapped_data_key FROM tenants WHERE id = ?", arguments: [tenant]) else {
             throw StoreError.notFound("tenant")
         }
         let key = try vault.unwrapDataKey(wrapped, tenant: tenant)
-        dataKeys.withLock { $0[tenant] = SymmetricKeyBox(key) }
+        core.dataKeys.withLock { $0[tenant] = SymmetricKeyBox(key) }
         return key
     }
 
     /// How many tenants the store holds.
     public func tenantCount() throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM tenants") ?? 0 }
+        try read { db in try db.fetchOne(Int.self, sql: "SELECT count(*) FROM tenants") ?? 0 }
     }
 }

@@ -72,7 +72,7 @@ public struct DeliveryRecord: Sendable, Equatable {
     public let nextAt: Date
 }
 
-extension SQLiteStore {
+extension SQLBackedStore {
     static func webhookSecretContext(_ id: String) -> String { "webhook-secret:\(id)" }
 
     public func createWebhookEndpoint(tenant: String, mode: Mode, url: String, events: Set<EventType>) throws -> (WebhookEndpointRecord, String) {
@@ -83,7 +83,7 @@ extension SQLiteStore {
             try db.execute(sql: "INSERT INTO webhook_endpoints(id, tenant_id, mode, url, events, sealed_secret, created_at) VALUES (?,?,?,?,?,?,?)",
                            arguments: [id, tenant, mode.rawValue, url, events.map(\.rawValue).sorted().joined(separator: " "), sealed,
                                        Date().timeIntervalSince1970])
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM webhook_endpoints WHERE id = ?", arguments: [id]) else {
+            guard let row = try db.fetchOne(sql: "SELECT * FROM webhook_endpoints WHERE id = ?", arguments: [id]) else {
                 throw StoreError.unavailable("endpoint \(id) was not stored")
             }
             return (WebhookEndpointRecord(row: row), secret)
@@ -92,21 +92,21 @@ extension SQLiteStore {
 
     public func webhookEndpoints(tenant: String, mode: Mode) throws -> [WebhookEndpointRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM webhook_endpoints WHERE tenant_id = ? AND mode = ? AND deleted_at IS NULL ORDER BY created_at, id",
+            try db.fetchAll(sql: "SELECT * FROM webhook_endpoints WHERE tenant_id = ? AND mode = ? AND deleted_at IS NULL ORDER BY created_at, id",
                              arguments: [tenant, mode.rawValue]).map(WebhookEndpointRecord.init(row:))
         }
     }
 
     public func webhookEndpoint(tenant: String, mode: Mode, id: String) throws -> WebhookEndpointRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM webhook_endpoints WHERE id = ? AND tenant_id = ? AND mode = ? AND deleted_at IS NULL",
+            try db.fetchOne(sql: "SELECT * FROM webhook_endpoints WHERE id = ? AND tenant_id = ? AND mode = ? AND deleted_at IS NULL",
                              arguments: [id, tenant, mode.rawValue]).map(WebhookEndpointRecord.init(row:))
         }
     }
 
     public func updateWebhookEndpoint(tenant: String, mode: Mode, id: String, url: String?, events: Set<EventType>?, enabled: Bool?) throws -> WebhookEndpointRecord? {
         try write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM webhook_endpoints WHERE id = ? AND tenant_id = ? AND mode = ? AND deleted_at IS NULL",
+            guard try db.fetchOne(Bool.self, sql: "SELECT 1 FROM webhook_endpoints WHERE id = ? AND tenant_id = ? AND mode = ? AND deleted_at IS NULL",
                                     arguments: [id, tenant, mode.rawValue]) != nil else { return nil }
             if let url { try db.execute(sql: "UPDATE webhook_endpoints SET url = ? WHERE id = ?", arguments: [url, id]) }
             if let events {
@@ -120,7 +120,7 @@ extension SQLiteStore {
                                    arguments: [Date().timeIntervalSince1970, id])
                 }
             }
-            return try Row.fetchOne(db, sql: "SELECT * FROM webhook_endpoints WHERE id = ?", arguments: [id]).map(WebhookEndpointRecord.init(row:))
+            return try db.fetchOne(sql: "SELECT * FROM webhook_endpoints WHERE id = ?", arguments: [id]).map(WebhookEndpointRecord.init(row:))
         }
     }
 
@@ -143,18 +143,18 @@ extension SQLiteStore {
     }
 
     /// Writes events, and a delivery for each live endpoint subscribed to each, inside an open transaction.
-    static func emit(_ events: [NewEvent], tenant: String, mode: Mode, _ db: Database) throws {
+    static func emit(_ events: [NewEvent], tenant: String, mode: Mode, _ db: any SQLDatabase) throws {
         var endpoints: [Row]?
         try emit(events, tenant: tenant, mode: mode, db, endpoints: &endpoints)
     }
 
     /// `endpoints`: the tenant's live endpoints, read on first use and kept by the caller for the
     /// rest of its transaction (a batch of faces reads them once).
-    static func emit(_ events: [NewEvent], tenant: String, mode: Mode, _ db: Database, endpoints cached: inout [Row]?) throws {
+    static func emit(_ events: [NewEvent], tenant: String, mode: Mode, _ db: any SQLDatabase, endpoints cached: inout [Row]?) throws {
         guard !events.isEmpty else { return }
-        let endpoints = try cached ?? Row.fetchAll(db.cachedStatement(sql: """
+        let endpoints = try cached ?? db.fetchAll(sql: """
             SELECT id, events FROM webhook_endpoints WHERE tenant_id = ? AND mode = ? AND deleted_at IS NULL AND disabled_at IS NULL
-            """), arguments: [tenant, mode.rawValue])
+            """, arguments: [tenant, mode.rawValue])
         cached = endpoints
         let now = Date().timeIntervalSince1970
         for event in events {
@@ -177,7 +177,7 @@ extension SQLiteStore {
 
     public func dueDeliveries(limit: Int, now: Date = Date()) throws -> [DueDelivery] {
         let rows = try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll(sql: """
                 SELECT d.id AS id, d.attempts AS attempts, e.id AS event_id, e.type AS type, e.created_at AS created, e.data AS data,
                        w.id AS endpoint_id, w.url AS url, w.sealed_secret AS secret
                 FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhook_endpoints w ON w.id = d.endpoint_id
@@ -220,7 +220,7 @@ extension SQLiteStore {
 
     public func deliveries(endpointID: String, limit: Int) throws -> [DeliveryRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll(sql: """
                 SELECT d.*, e.type AS type FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = ? ORDER BY d.created_at DESC LIMIT ?
                 """, arguments: [endpointID, limit]).map { row in
                 DeliveryRecord(id: row["id"], eventID: row["event_id"], type: row["type"], status: row["status"], attempts: row["attempts"],
@@ -233,7 +233,7 @@ extension SQLiteStore {
     /// Sessions that expired unfinished and were not yet announced: each gets its `session.expired`, once.
     public func announceExpiredSessions(now: Date = Date()) throws -> Int {
         try write { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try db.fetchAll(sql: """
                 SELECT * FROM sessions WHERE expiry_notified = 0 AND spent_at IS NULL AND revoked_at IS NULL AND attempts < max_attempts AND expires_at <= ?
                 LIMIT 500
                 """, arguments: [now.timeIntervalSince1970])

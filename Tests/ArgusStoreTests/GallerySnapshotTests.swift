@@ -65,7 +65,7 @@ struct GallerySnapshotTests {
         let mode = try FileManager.default.attributesOfItem(atPath: GallerySnapshot.path(in: dir))[.posixPermissions] as? Int
         #expect(mode == 0o600)
         // The log keeps only the snapshot's own entry.
-        let logged = try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM face_log") }
+        let logged = try store.sqliteRead { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM face_log") }
         #expect(logged == 1)
 
         // Unchanged: everything from the snapshot.
@@ -155,7 +155,7 @@ struct GallerySnapshotTests {
         let rows = try Self.load(store, snapshot: false)
 
         // The log no longer has the snapshot's position (a store restored from an older copy).
-        try store.write { db in try db.execute(sql: "DELETE FROM face_log") }
+        try store.sqliteWrite { db in try db.execute(sql: "DELETE FROM face_log") }
         #expect(Set(try Self.load(store, snapshot: true)) == Set(rows))
         #expect(store.lastFaceScan.source == .database)
         #expect(store.lastFaceScan.note?.contains("face log") == true)
@@ -202,7 +202,7 @@ struct GallerySnapshotTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try store.writeGallerySnapshot()
         // A face removed with the triggers out of the way: the snapshot would still hold it.
-        try store.write { db in
+        try store.sqliteWrite { db in
             try db.execute(sql: "DROP TRIGGER faces_logged_delete")
             try db.execute(sql: "DELETE FROM faces WHERE rowid = (SELECT MIN(rowid) FROM faces)")
         }

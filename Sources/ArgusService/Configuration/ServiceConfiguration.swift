@@ -6,6 +6,9 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     public var host = "127.0.0.1"
     public var port = 8080
     public var dataDirectory = "data"
+    /// A PostgreSQL store (`postgres://USER@HOST:PORT/DB`) shared by several nodes; nil: the
+    /// embedded SQLite store in `dataDirectory`.
+    public var store: String?
     public var modelsDirectory = "models"
     /// Largest request body accepted, in bytes (images included).
     public var maxBodyBytes = 12 << 20
@@ -69,7 +72,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case host, port, dataDirectory, modelsDirectory, maxBodyBytes, sessionDefaultTTL, sessionMaxTTL, sessionMaxAttempts
+        case host, port, dataDirectory, store, modelsDirectory, maxBodyBytes, sessionDefaultTTL, sessionMaxTTL, sessionMaxAttempts
         case signingKeyRotation, rateLimitPerSecond, rateLimitBurst, authFailuresPerSecond, authFailureBurst, maxImagePixels
         case analysisThreads, analysisQueueLimit, analysisDeadlineMilliseconds, embeddingBatch, embeddingWaitMilliseconds, gallerySnapshotThreshold, gallerySnapshotInterval, headTimeout, idleTimeout, bodyTimeout, issuer, audience, userActionLifetime, openSignup, secureCookies, customerTokenMaxLifetime, allowPrivateWebhooks, webhookRetryBase, webhookGiveUpAfter, webhookDisableAfter
     }
@@ -83,6 +86,7 @@ public struct ServiceConfiguration: Sendable, Codable, Equatable {
             if let value = try c.decodeIfPresent(T.self, forKey: key) { out[keyPath: path] = value }
         }
         try take(.host, \.host); try take(.port, \.port); try take(.dataDirectory, \.dataDirectory)
+        if let v = try c.decodeIfPresent(String.self, forKey: .store) { out.store = v }
         try take(.modelsDirectory, \.modelsDirectory); try take(.maxBodyBytes, \.maxBodyBytes)
         try take(.sessionDefaultTTL, \.sessionDefaultTTL); try take(.sessionMaxTTL, \.sessionMaxTTL)
         try take(.sessionMaxAttempts, \.sessionMaxAttempts); try take(.signingKeyRotation, \.signingKeyRotation)

@@ -1,0 +1,283 @@
+public import Foundation
+import GRDB
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import Synchronization
+
+/// A PostgreSQL failure, named for the store's callers: a lost or refused connection is
+/// `unavailable` (the service answers 503), a broken uniqueness rule a `conflict`.
+struct PostgresFailure: Error {
+    let storeError: StoreError
+    /// SQLSTATE 40001 or 40P01: the transaction lost a race and may be run again.
+    let retryable: Bool
+
+    init(_ error: any Error) {
+        guard let psql = error as? PSQLError else {
+            storeError = .unavailable("database: \(error)")
+            retryable = false
+            return
+        }
+        let state = psql.serverInfo?[.sqlState]
+        let message = psql.serverInfo?[.message] ?? "\(psql.code)"
+        retryable = state == "40001" || state == "40P01"
+        switch state {
+        case "23505"?, "23503"?, "23514"?, "23502"?: storeError = .conflict("a uniqueness rule was broken: \(message)")
+        case let s? where s.hasPrefix("53"): storeError = .full("database: \(message)")
+        default: storeError = .unavailable("database: \(message)")
+        }
+    }
+}
+
+/// Where a PostgreSQL store connects: `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`, or with
+/// `?host=/DIR` a Unix socket in DIR (as libpq does); `ARGUS_PGPASSWORD` or `PGPASSWORD` supplies a
+/// password that is not in the address (keeping it out of process listings).
+public struct PostgresAddress: Sendable, CustomStringConvertible {
+    public let user: String
+    let password: String?
+    public let host: String
+    public let port: Int
+    public let database: String
+    /// A Unix socket's path, when the address names a directory as its host.
+    public let socketPath: String?
+
+    public init(_ url: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        guard let parts = URLComponents(string: url), parts.scheme == "postgres" || parts.scheme == "postgresql" else {
+            throw StoreError.invalid("a PostgreSQL store is named postgres://USER@HOST:PORT/DB")
+        }
+        guard let user = parts.user, !user.isEmpty else { throw StoreError.invalid("the PostgreSQL address names no user") }
+        let database = String(parts.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty, !database.contains("/") else { throw StoreError.invalid("the PostgreSQL address names no database") }
+        self.user = user.removingPercentEncoding ?? user
+        password = parts.password?.removingPercentEncoding ?? environment["ARGUS_PGPASSWORD"] ?? environment["PGPASSWORD"]
+        port = parts.port ?? 5432
+        self.database = database
+        let socketDirectory = parts.queryItems?.first(where: { $0.name == "host" })?.value
+        if let socketDirectory, socketDirectory.hasPrefix("/") {
+            socketPath = (socketDirectory as NSString).appendingPathComponent(".s.PGSQL.\(port)")
+            host = socketDirectory
+        } else {
+            socketPath = nil
+            host = parts.host.flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+        }
+    }
+
+    /// Without the password.
+    public var description: String { "postgres://\(user)@\(socketPath == nil ? host : "") :\(port)/\(database)".replacingOccurrences(of: " ", with: "") }
+
+    var configuration: PostgresConnection.Configuration {
+        var c: PostgresConnection.Configuration
+        if let socketPath {
+            c = .init(unixSocketPath: socketPath, username: user, password: password, database: database)
+        } else {
+            c = .init(host: host, port: port, username: user, password: password, database: database, tls: .disable)
+        }
+        c.options.connectTimeout = .seconds(5)
+        return c
+    }
+}
+
+/// Connections to one PostgreSQL database, used from ordinary threads: a caller blocks on its
+/// query (never on an event loop: the store's callers run off them). At most `limit` are open;
+/// a broken one is dropped and a new one opened by the next caller.
+final class PostgresConnections: Sendable {
+    let address: PostgresAddress
+    let limit: Int
+    private let idle = Mutex<[PostgresConnection]>([])
+    private let slots: DispatchSemaphore
+    private let nextID = Atomic<Int>(0)
+    let logger: Logger
+
+    init(address: PostgresAddress, limit: Int = 16) {
+        self.address = address
+        self.limit = limit
+        slots = DispatchSemaphore(value: limit)
+        var logger = Logger(label: "argus.store.postgres")
+        logger.logLevel = .warning
+        self.logger = logger
+    }
+
+    func connect() throws -> PostgresConnection {
+        do {
+            let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
+            return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: address.configuration,
+                                                  id: id, logger: logger).wait()
+        } catch {
+            throw PostgresFailure(error).storeError
+        }
+    }
+
+    func with<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        slots.wait()
+        defer { slots.signal() }
+        let connection = try idle.withLock { $0.popLast() } ?? connect()
+        do {
+            let result = try body(connection)
+            give(back: connection)
+            return result
+        } catch {
+            give(back: connection)
+            throw error
+        }
+    }
+
+    private func give(back connection: PostgresConnection) {
+        if connection.isClosed { return }
+        idle.withLock { $0.append(connection) }
+    }
+
+    func close() {
+        for connection in idle.withLock({ list in defer { list = [] }; return list }) {
+            try? connection.close().wait()
+        }
+    }
+}
+
+/// One connection inside a transaction. Statements are written with `?` placeholders (the
+/// store's common SQL) and sent with `$n` ones; every value is bound, never spliced into the text.
+final class PostgresSession: SQLDatabase {
+    let connection: PostgresConnection
+    let logger: Logger
+    private(set) var changesCount = 0
+    var dialect: SQLDialect { .postgres }
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    func run(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
+        var binds = PostgresBindings(capacity: arguments.values.count)
+        for value in arguments.values {
+            switch value.storage {
+            case .null: binds.appendNull()
+            case .int64(let v): binds.append(v)
+            case .double(let v): binds.append(v)
+            case .string(let v): binds.append(v)
+            case .blob(let v): binds.append(ByteBuffer(bytes: v))
+            }
+        }
+        do {
+            return try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger).wait()
+        } catch {
+            throw PostgresFailure(error)
+        }
+    }
+
+    func execute(sql: String, arguments: SQLArguments) throws {
+        let result = try run(sql, arguments)
+        changesCount = result.metadata.rows ?? 0
+    }
+
+    func fetchAll(sql: String, arguments: SQLArguments) throws -> [Row] {
+        try run(sql, arguments).rows.map(Self.row)
+    }
+
+    func fetchOne(sql: String, arguments: SQLArguments) throws -> Row? {
+        try run(sql, arguments).rows.first.map(Self.row)
+    }
+
+    func fetchFirstColumn(sql: String, arguments: SQLArguments) throws -> [DatabaseValue] {
+        try run(sql, arguments).rows.map { row in row.first(where: { _ in true }).map(Self.value) ?? .null }
+    }
+
+    func fetchFirstValue(sql: String, arguments: SQLArguments) throws -> DatabaseValue? {
+        try run(sql, arguments).rows.first.map { row in row.first(where: { _ in true }).map(Self.value) ?? .null }
+    }
+
+    /// `?` → `$1`, `$2`…, outside quoted text.
+    static func numbered(_ sql: String) -> String {
+        var out = ""
+        out.reserveCapacity(sql.utf8.count + 16)
+        var n = 0
+        var quote: Character?
+        for c in sql {
+            if let q = quote {
+                if c == q { quote = nil }
+                out.append(c)
+            } else if c == "'" || c == "\"" {
+                quote = c
+                out.append(c)
+            } else if c == "?" {
+                n += 1
+                out += "$\(n)"
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    static func row(_ row: PostgresRow) -> Row {
+        var columns: [String: DatabaseValue] = [:]
+        for cell in row where columns[cell.columnName] == nil {
+            columns[cell.columnName] = value(cell)
+        }
+        return Row(columns)
+    }
+
+    /// A cell as the value SQLite would have given: integers (and booleans, as 0/1), reals, text, blobs.
+    static func value(_ cell: PostgresCell) -> DatabaseValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8, .oid:
+            return (try? cell.decode(Int64.self)).map { $0.databaseValue } ?? .null
+        case .bool:
+            return (try? cell.decode(Bool.self)).map { ($0 ? 1 : 0 as Int64).databaseValue } ?? .null
+        case .float4, .float8:
+            return (try? cell.decode(Double.self)).map { $0.databaseValue } ?? .null
+        case .numeric:
+            return (try? cell.decode(String.self)).flatMap(Double.init).map { $0.databaseValue } ?? .null
+        case .bytea:
+            guard var bytes = cell.bytes else { return .null }
+            return (bytes.readData(length: bytes.readableBytes) ?? Data()).databaseValue
+        default:
+            return (try? cell.decode(String.self)).map { $0.databaseValue } ?? .null
+        }
+    }
+}
+
+/// PostgreSQL as a store's backend. Writes run SERIALIZABLE: whatever the store decides from
+/// what it read (a session's attempts, a key's state, a tenant's status) holds as if the writes
+/// of every node ran one after another; a transaction that loses a race is run again, up to 20 times.
+final class PostgresBackend: SQLBackend {
+    let connections: PostgresConnections
+    var dialect: SQLDialect { .postgres }
+
+    init(connections: PostgresConnections) { self.connections = connections }
+
+    func read<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
+        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+    }
+
+    func write<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
+        try transaction("BEGIN ISOLATION LEVEL SERIALIZABLE", body)
+    }
+
+    private func transaction<T>(_ begin: String, _ body: (any SQLDatabase) throws -> T) throws -> T {
+        try StoreFailures.guarded {
+            var tries = 0
+            while true {
+                tries += 1
+                do {
+                    return try connections.with { connection in
+                        let session = PostgresSession(connection: connection, logger: connections.logger)
+                        try session.execute(sql: begin)
+                        do {
+                            let result = try body(session)
+                            try session.execute(sql: "COMMIT")
+                            return result
+                        } catch {
+                            if !connection.isClosed { try? session.execute(sql: "ROLLBACK") }
+                            throw error
+                        }
+                    }
+                } catch let failure as PostgresFailure where failure.retryable && tries < 20 {
+                    // A serialization failure: back off a little, at random, and run it again.
+                    usleep(UInt32.random(in: 200...2_000) * UInt32(min(tries, 10)))
+                }
+            }
+        }
+    }
+}

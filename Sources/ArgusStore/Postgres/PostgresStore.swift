@@ -1,0 +1,157 @@
+public import Foundation
+import GRDB
+import PostgresNIO
+
+/// PostgreSQL as the system of record (`--store postgres://…`): the same store as the embedded
+/// one (the module's shared SQL), for any number of `argus serve` processes at once. What must
+/// hold across nodes is decided in PostgreSQL: writes are SERIALIZABLE transactions, so a
+/// session's attempts, its single spending, key rolls and revocations and a tenant's status are
+/// exactly-once whichever node takes the request. The master key comes from `ARGUS_MASTER_KEY`
+/// (every node needs the same one; the database alone opens no template).
+///
+/// Every change to the faces that galleries hold is in `face_log`, in the transaction of the
+/// change, numbered in commit order (the numbering takes a transaction-scoped lock, so an entry
+/// is never seen before an earlier one), and announced on the channel `argus_faces`: nodes keep
+/// their galleries in step by reading the log after the last entry they applied (`faceChanges`).
+public final class PostgresStore: SQLBackedStore {
+    public let core: StoreCore
+    public let defaultTenantID: String
+    public let address: PostgresAddress
+    public var location: String { address.description }
+    let connections: PostgresConnections
+
+    /// The channel each face-log entry is announced on.
+    public static let faceChannel = "argus_faces"
+
+    public init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment, connections limit: Int = 16) throws {
+        address = try PostgresAddress(url, environment: environment)
+        guard environment["ARGUS_MASTER_KEY"] != nil else {
+            throw StoreError.invalid("a PostgreSQL store needs ARGUS_MASTER_KEY (base64 of 32 bytes), the same on every node")
+        }
+        let vault = try StoreFailures.guarded { try KeyVault.open(dataDirectory: "", environment: environment) }
+        connections = PostgresConnections(address: address, limit: limit)
+        let backend = PostgresBackend(connections: connections)
+        core = StoreCore(backend: backend, vault: vault)
+        try PostgresSchema.migrate(backend)
+        defaultTenantID = try Self.defaultTenant(backend, vault: vault)
+        try Self.checkMasterKey(backend, vault: vault, tenant: defaultTenantID)
+    }
+
+    deinit { connections.close() }
+
+    /// A node started with another master key than the store's would seal what no other node
+    /// opens: it stops at once instead.
+    private static func checkMasterKey(_ backend: PostgresBackend, vault: KeyVault, tenant: String) throws {
+        try backend.read { db in
+            guard let wrapped = try db.fetchOne(Data.self, sql: "SELECT wrapped_data_key FROM tenants WHERE id = ?", arguments: [tenant]) else { return }
+            do {
+                _ = try vault.unwrapDataKey(wrapped, tenant: tenant)
+            } catch {
+                throw StoreError.sealed("ARGUS_MASTER_KEY does not open this store's keys: every node needs the key the store was created with")
+            }
+        }
+    }
+
+    public func issueFirstKey() throws -> IssuedCredential? {
+        // In one transaction with a lock every node takes first: two nodes' first starts make one key.
+        let made: (IssuedCredential?) = try write { db in
+            try db.execute(sql: "SELECT pg_advisory_xact_lock(4242170002)")
+            guard try !db.exists(sql: "SELECT 1 FROM credentials LIMIT 1") else { return nil }
+            return try Self.insertCredential(db, tenant: defaultTenantID, mode: .test, kind: .secret, scopes: [], name: "first key", expiresAt: nil)
+        }
+        return made
+    }
+
+    public func faceCounts() throws -> [FaceCount] {
+        try read { db in
+            try db.fetchAll(sql: """
+                SELECT tenant_id, mode, gallery, COUNT(*) AS n FROM faces WHERE custody = 0 GROUP BY tenant_id, mode, gallery
+                """).map { FaceCount(tenant: $0["tenant_id"], mode: Mode(rawValue: $0["mode"]) ?? .test, gallery: $0["gallery"], faces: $0["n"]) }
+        }
+    }
+
+    /// Every face (in the order written), through a cursor a batch at a time, in one snapshot of the store.
+    public func forEachFaceBatch(tenant: String?, mode: Mode?, batch: Int, digests: Bool, _ body: (FaceBatch) throws -> Void) throws {
+        let size = max(1, min(batch, 65_536))
+        try read { db in
+            try db.execute(sql: """
+                DECLARE argus_faces NO SCROLL CURSOR FOR
+                SELECT id, subject_id, tenant_id, mode, gallery, template, image_sha256 FROM faces
+                WHERE (CAST(? AS TEXT) IS NULL OR tenant_id = ?) AND (CAST(? AS TEXT) IS NULL OR mode = ?) AND custody = 0
+                ORDER BY created_at, id
+                """, arguments: [tenant, tenant, mode?.rawValue, mode?.rawValue])
+            while true {
+                let rows = try db.fetchAll(sql: "FETCH \(size) FROM argus_faces")
+                if rows.isEmpty { break }
+                var faces = FaceBatch()
+                for row in rows {
+                    let id: String = row["id"], t: String = row["tenant_id"]
+                    faces.append(faceID: id, subjectID: row["subject_id"], tenant: t, mode: Mode(rawValue: row["mode"]) ?? .test,
+                                 gallery: row["gallery"], imageSHA256: digests ? row["image_sha256"] : nil)
+                    let key = try dataKey(tenant: t, in: db)
+                    try Self.guarded {
+                        let values = try KeyVault.openTemplate(row["template"], key: key, faceID: id, appendingTo: &faces.templates)
+                        try faces.opened(values: values, faceID: id)
+                    }
+                }
+                try body(faces)
+            }
+            try db.execute(sql: "CLOSE argus_faces")
+        }
+    }
+
+    /// The face log's entries after `position`, at most `limit`, oldest first, with the faces they
+    /// add (templates opened; a face removed since comes with none).
+    public func faceChanges(after position: Int64, limit: Int = 4096) throws -> [FaceChange] {
+        try read { db in
+            try db.fetchAll(sql: """
+                SELECT l.seq, l.face_id, l.op, l.tenant_id, l.mode, l.gallery, f.subject_id, f.template
+                FROM face_log l LEFT JOIN faces f ON l.op = 1 AND f.id = l.face_id AND f.custody = 0
+                WHERE l.seq > ? ORDER BY l.seq LIMIT ?
+                """, arguments: [position, limit]).map { row in
+                let id: String = row["face_id"], tenant: String = row["tenant_id"]
+                var template: [Float]?
+                if let sealed: Data = row["template"] {
+                    let key = try dataKey(tenant: tenant, in: db)
+                    template = try Self.guarded { try KeyVault.openTemplate(sealed, key: key, faceID: id) }
+                }
+                return FaceChange(position: row["seq"], faceID: id, added: (row["op"] as Int64) == 1, tenant: tenant,
+                                  mode: Mode(rawValue: row["mode"]) ?? .test, gallery: row["gallery"], subjectID: row["subject_id"],
+                                  template: template)
+            }
+        }
+    }
+
+    /// The last face-log position.
+    public func faceLogPosition() throws -> Int64 {
+        try read { db in try db.fetchOne(Int64.self, sql: "SELECT COALESCE(MAX(seq), 0) FROM face_log") ?? 0 }
+    }
+
+    /// A connection of its own that hears `argus_faces`: `wake` runs (on an event loop: keep it
+    /// short) for each announcement; `lost` once if the connection ends. - Returns: a closer.
+    public func listenForFaces(wake: @escaping @Sendable () -> Void, lost: @escaping @Sendable () -> Void) throws -> @Sendable () -> Void {
+        let connection = try connections.connect()
+        connection.addListener(channel: Self.faceChannel) { _, _ in wake() }
+        do {
+            _ = try connection.query(PostgresQuery(unsafeSQL: "LISTEN \(Self.faceChannel)"), logger: connections.logger).wait()
+        } catch {
+            try? connection.close().wait()
+            throw PostgresFailure(error).storeError
+        }
+        connection.closeFuture.whenComplete { _ in lost() }
+        return { connection.close().whenComplete { _ in } }
+    }
+}
+
+/// One entry of the face log, as a node applies it.
+public struct FaceChange: Sendable {
+    public let position: Int64
+    public let faceID: String
+    /// Added (with its template, unless removed since) or removed.
+    public let added: Bool
+    public let tenant: String
+    public let mode: Mode
+    public let gallery: String
+    public let subjectID: String?
+    public let template: [Float]?
+}
