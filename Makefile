@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Debian packages the build and the tests need. `deps` installs whichever are missing.
-APT_PACKAGES := pkg-config libopenblas-dev libjpeg-dev libpng-dev libsqlite3-dev libsecp256k1-dev curl
+APT_PACKAGES := pkg-config libopenblas-dev libjpeg-dev libpng-dev libsqlite3-dev libsecp256k1-dev curl postgresql
 SWIFT_TEST_FLAGS ?=
 
 .PHONY: help deps models build release test serve bench fuzz fuzz-api
@@ -36,10 +36,13 @@ release: deps
 	swift build -c release
 
 # Timing assertions (TimingTests) run after the rest, alone: with every suite at once on two cores,
-# a wall clock measures the neighbours.
+# a wall clock measures the neighbours. The store matrix: every suite runs with a throw-away
+# PostgreSQL beside it (the store suites then run on SQLite and on PostgreSQL), and the service
+# suite runs a second time on PostgreSQL; scripts/node-tests runs several nodes on one.
 test: deps models
 	swift build --build-tests $(SWIFT_TEST_FLAGS)
-	swift test --skip-build --skip TimingTests $(SWIFT_TEST_FLAGS)
+	scripts/with-postgres swift test --skip-build --skip TimingTests $(SWIFT_TEST_FLAGS)
+	scripts/with-postgres --service swift test --skip-build --filter ArgusServiceTests --skip TimingTests $(SWIFT_TEST_FLAGS)
 	swift test --skip-build --filter TimingTests $(SWIFT_TEST_FLAGS)
 	scripts/fuzz-api .build/debug/argus
 	scripts/peer-signatures .build/debug/argus
@@ -47,6 +50,7 @@ test: deps models
 	scripts/peer-webhooks .build/debug/argus
 	scripts/browser-tests .build/debug/argus
 	scripts/fault-tests .build/debug/argus
+	scripts/node-tests .build/debug/argus
 	scripts/fuzz 45
 
 # libFuzzer harnesses (Fuzz/): a million executions each; `make test` runs them 45 s each.

@@ -132,17 +132,25 @@ extension SQLBackedStore {
     /// old one keeps working for `overlap` seconds (0 = it stops now). Revoked and expired
     /// credentials are not rolled: that would resurrect a key its owner meant to end.
     public func roll(credentialID: String, overlap: TimeInterval, now: Date) throws -> IssuedCredential {
-        guard let old = try credential(id: credentialID) else { throw StoreError.notFound("key") }
-        guard old.revokedAt == nil else { throw StoreError.invalid("key \(old.id) is revoked and cannot be rolled") }
-        if let expires = old.expiresAt, expires <= now { throw StoreError.invalid("key \(old.id) has expired and cannot be rolled") }
-        // The new key lives as long as the old one was meant to, counted from now.
-        let lifetime = old.expiresAt.map { $0.timeIntervalSince(old.createdAt) }
-        let fresh = try createCredential(tenant: old.tenantID, mode: old.mode, kind: old.kind, scopes: old.scopes, name: old.name,
-                                         expiresAt: lifetime.map { now.addingTimeInterval($0) })
-        let until = now.timeIntervalSince1970 + max(0, overlap)
-        try write { db in
-            try db.execute(sql: "UPDATE credentials SET expires_at = min(coalesce(expires_at, ?), ?), rolled_to = ? WHERE id = ?",
-                           arguments: [until, until, fresh.credential.id, credentialID])
+        // One transaction: of concurrent rolls of one key (on any node) exactly one makes a successor.
+        let fresh = try write { db -> IssuedCredential in
+            guard let row = try db.fetchOne(sql: "SELECT * FROM credentials WHERE id = ?", arguments: [credentialID]) else {
+                throw StoreError.notFound("key")
+            }
+            let old = Credential(row: row)
+            guard old.revokedAt == nil else { throw StoreError.invalid("key \(old.id) is revoked and cannot be rolled") }
+            if let expires = old.expiresAt, expires <= now { throw StoreError.invalid("key \(old.id) has expired and cannot be rolled") }
+            if let successor: String = row["rolled_to"] {
+                throw StoreError.invalid("key \(old.id) was already rolled to \(successor): roll that one")
+            }
+            // The new key lives as long as the old one was meant to, counted from now.
+            let lifetime = old.expiresAt.map { $0.timeIntervalSince(old.createdAt) }
+            let fresh = try Self.insertCredential(db, tenant: old.tenantID, mode: old.mode, kind: old.kind, scopes: old.scopes, name: old.name,
+                                                  expiresAt: lifetime.map { now.addingTimeInterval($0) })
+            let until = min(old.expiresAt?.timeIntervalSince1970 ?? .infinity, now.timeIntervalSince1970 + max(0, overlap))
+            try db.execute(sql: "UPDATE credentials SET expires_at = ?, rolled_to = ? WHERE id = ? AND rolled_to IS NULL AND revoked_at IS NULL",
+                           arguments: [until, fresh.credential.id, credentialID])
+            guard db.changesCount == 1 else { throw StoreError.conflict("key \(old.id) changed while it was rolled") }
             // The new key is held to the same signing rule, by the same signers: a roll is never a way around it.
             try db.execute(sql: "UPDATE credentials SET signed_requests = ? WHERE id = ?", arguments: [old.signedRequests ? 1 : 0, fresh.credential.id])
             for row in try db.fetchAll(sql: "SELECT alg, public_key_pem FROM signers WHERE credential_id = ? AND revoked_at IS NULL",
@@ -151,6 +159,7 @@ extension SQLBackedStore {
                                arguments: [Secrets.identifier("sgn"), fresh.credential.id, row["alg"] as String, row["public_key_pem"] as String,
                                            now.timeIntervalSince1970])
             }
+            return fresh
         }
         guard let rolled = try credential(id: fresh.credential.id) else { throw StoreError.unavailable("rolled credential vanished") }
         return IssuedCredential(credential: rolled, secret: fresh.secret, clientKey: fresh.clientKey)

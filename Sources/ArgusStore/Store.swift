@@ -67,6 +67,10 @@ public protocol Store: Sendable {
     @discardableResult func revoke(credentialID: String) throws -> Bool
     /// Records use (at most once a minute per credential; failures are not the caller's concern).
     func touch(credentialID: String)
+    /// Takes one token of `key`'s bucket (refilled at `rate` a second up to `burst`), decided by the
+    /// store when several nodes share it. - Returns: whether one was left, or nil when the store
+    /// leaves rate limits to the process (one process per embedded store).
+    func takeRateToken(key: String, rate: Double, burst: Double, now: Double) throws -> Bool?
 
     // Sessions
     func createSession(_ session: NewSession) throws
@@ -183,6 +187,8 @@ extension Store {
     }
 
     public func auditRows() throws -> [[String: String]] { try auditRows(tenant: nil) }
+
+    public func takeRateToken(key: String, rate: Double, burst: Double, now: Double) throws -> Bool? { nil }
 }
 
 extension Store {

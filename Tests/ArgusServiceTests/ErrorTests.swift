@@ -76,8 +76,7 @@ struct ErrorTests {
                                                   contentType: "multipart/form-data; boundary=\(boundary)")
             #expect(multipart.status == .created, "\(multipart.json)")
             // The audit table has the refusals and the enrolment, and no image or template bytes.
-            let audit = try #require(runtime.store as? SQLiteStore).pool.read { db in try Row.fetchAll(db, sql: "SELECT operation, outcome FROM audit WHERE operation = 'faces.enroll'") }
-            let outcomes = audit.map { $0["outcome"] as String }
+            let outcomes = try runtime.store.auditRows().filter { $0["operation"] == "faces.enroll" }.compactMap { $0["outcome"] }
             #expect(outcomes.contains("no_face") && outcomes.contains("multiple_faces") && outcomes.contains("low_quality") && outcomes.contains("enrolled"))
             // Only the multipart enrolment was stored.
             let stored = try await client.call(.get, "/v1/subjects/\(subject)", auth: key)

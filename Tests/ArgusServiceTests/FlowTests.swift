@@ -150,7 +150,7 @@ struct FlowTests {
             #expect(wrong.status == .unauthorized && wrong.errorCode == "invalid_credentials")
 
             // Secrets are stored only as digests.
-            let db = try String(contentsOfFile: runtime.store.location, encoding: .isoLatin1)
+            let db = try ServiceHarness.storedText(runtime)
             #expect(!db.contains(key) && !db.contains(rk) && !db.contains(cs))
         }
     }

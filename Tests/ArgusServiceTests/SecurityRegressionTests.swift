@@ -407,6 +407,7 @@ struct SecurityRegressionTests {
     }
 
     @Test("first start prints a key only for a store with no credentials; wrapped keys are bound to their owner, old stores migrated",
+          .enabled(if: !ServiceHarness.onPostgres, "the embedded store's files and migration"),
           .enabled(if: ServiceHarness.hasFaces))
     func firstKeyAndAAD() async throws {
         let dir = try ServiceHarness.temporaryDirectory()
@@ -456,7 +457,8 @@ struct SecurityRegressionTests {
         #expect(bound == "1")
     }
 
-    @Test("11. data directory 0700 and every file 0600, whatever existed before; no secret is ever world-readable")
+    @Test("11. data directory 0700 and every file 0600, whatever existed before; no secret is ever world-readable",
+          .enabled(if: !ServiceHarness.onPostgres, "the embedded store's files"))
     func filePermissions() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("argus-perm-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -6,6 +6,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Logging
 import Testing
+import ArgusStore
 import NIOCore
 @testable import ArgusService
 
@@ -63,14 +64,48 @@ enum ServiceHarness {
         try await with(.router, tweak: tweak, body)
     }
 
+    /// The PostgreSQL leg of the matrix: with `ARGUS_TEST_SERVICE_POSTGRES` set to a server's
+    /// database (`make test` runs this suite a second time so), each service runs on a new database
+    /// of that server instead of a new data directory.
+    static var postgresAdmin: String? {
+        ProcessInfo.processInfo.environment["ARGUS_TEST_SERVICE_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+    static var onPostgres: Bool { postgresAdmin != nil }
+    static let masterKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+
+    /// Everything the runtime's store keeps, as text: the SQLite file, or a data-only `pg_dump`
+    /// (bytea in hex: a secret kept in clear anywhere is found either way).
+    static func storedText(_ runtime: ArgusServiceRuntime) throws -> String {
+        guard onPostgres, let url = runtime.configuration.store else {
+            return try String(contentsOfFile: runtime.store.location, encoding: .isoLatin1)
+        }
+        let dump = Process()
+        dump.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        dump.arguments = ["pg_dump", "--data-only", url]
+        let out = Pipe()
+        dump.standardOutput = out
+        try dump.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        dump.waitUntilExit()
+        #expect(dump.terminationStatus == 0 && data.count > 1000)
+        return String(decoding: data, as: UTF8.self)
+    }
+
     static func with(_ setup: TestingSetup, tweak: (inout ServiceConfiguration) -> Void,
                      _ body: @Sendable (ArgusServiceRuntime, any TestClientProtocol) async throws -> Void) async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var logger = Logger(label: "argus-test")
         logger.logLevel = .warning
-        let runtime = try await ArgusServiceRuntime.open(configuration(dataDirectory: dir, tweak: tweak), pipeline: pipeline,
-                                                         environment: [:], logger: logger)
+        var environment: [String: String] = [:]
+        var configuration = configuration(dataDirectory: dir, tweak: tweak)
+        if let admin = postgresAdmin {
+            configuration.store = try PostgresStore.scratchDatabase(admin: admin)
+            environment["ARGUS_MASTER_KEY"] = masterKey
+        }
+        defer { if let admin = postgresAdmin, let url = configuration.store { PostgresStore.dropDatabase(admin: admin, url: url) } }
+        let runtime = try await ArgusServiceRuntime.open(configuration, pipeline: pipeline, environment: environment, logger: logger)
+        defer { runtime.follower?.stop() }
         try await runtime.buildApplication(logger: logger).test(setup) { client in try await body(runtime, client) }
     }
 }

@@ -4,7 +4,7 @@ import Testing
 @testable import ArgusService
 
 /// The server keeps the gallery snapshot fresh: removed faces leave it within an interval.
-@Suite("Gallery snapshotter")
+@Suite("Gallery snapshotter", .enabled(if: !ServiceHarness.onPostgres, "the embedded store's snapshot"))
 struct SnapshotterTests {
     static func face(_ subject: String, _ seed: Int) -> NewFace {
         var t = (0..<128).map { Float(sin(Double(seed * 131 + $0))) }

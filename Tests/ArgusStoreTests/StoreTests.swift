@@ -2,9 +2,9 @@ import ArgusStore
 import Foundation
 import Testing
 
-/// The store's contract, on the embedded SQLite backend: typed errors, the one face write
-/// (idempotent, sealed, durable), sessions spent once.
-@Suite("Store: the SQLite backend's contract")
+/// The store's contract, on each backend (SQLite; PostgreSQL with `ARGUS_TEST_POSTGRES`): typed
+/// errors, the one face write (idempotent, sealed, durable), sessions spent once.
+@Suite("Store: each backend's contract")
 struct StoreTests {
     static func temporary() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("argus-store-\(UUID().uuidString)").path
@@ -27,11 +27,11 @@ struct StoreTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 
-    @Test("typed errors: unknown subject, duplicate external id, unknown session, foreign cursor")
-    func typedErrors() throws {
-        let dir = try Self.temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try SQLiteStore(dataDirectory: dir, environment: [:])
+    @Test("typed errors: unknown subject, duplicate external id, unknown session, foreign cursor", arguments: Backend.available)
+    func typedErrors(backend: Backend) throws {
+        let box = try TestStore(backend)
+        defer { box.close() }
+        let store = box.store
         let tenant = store.defaultTenantID
         _ = try store.createSubject(tenant: tenant, mode: .test, externalID: "alice")
         #expect {
@@ -53,11 +53,11 @@ struct StoreTests {
         }
     }
 
-    @Test("20 concurrent writes of one photo on one subject store one face; templates come back bit for bit and are sealed on disk")
-    func oneFacePerPhoto() async throws {
-        let dir = try Self.temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try SQLiteStore(dataDirectory: dir, environment: [:])
+    @Test("20 concurrent writes of one photo on one subject store one face; templates come back bit for bit and are sealed on disk", arguments: Backend.available)
+    func oneFacePerPhoto(backend: Backend) async throws {
+        let box = try TestStore(backend)
+        defer { box.close() }
+        let store = box.store
         let tenant = store.defaultTenantID
         let t = Self.template(7)
         let face = NewFace(subject: .external("bob", createIfMissing: true), template: t, box: [1, 2, 3, 4], quality: .unmeasured,
@@ -74,19 +74,19 @@ struct StoreTests {
         #expect(seen.count == 1)
         #expect(seen.first?.template == t && seen.first?.subjectID == writes.first?.subjectID && seen.first?.faceID == writes.first?.faceID)
         // Reopened (a new process would do this), the face is still there; on disk only sealed bytes.
-        let again = try SQLiteStore(dataDirectory: dir, environment: [:], create: false)
+        let again = try box.reopen()
         #expect(try again.enrolledFace(tenant: tenant, mode: .test, subject: .external("bob", createIfMissing: false), imageSHA256: "digest-1")?.faceID
                 == writes[0].faceID)
-        let raw = try Data(contentsOf: URL(fileURLWithPath: again.path))
+        let raw = try box.storedBytes()
         let plain = t.withUnsafeBytes { Data($0) }
         #expect(raw.range(of: plain.prefix(32)) == nil)
     }
 
-    @Test("a session spent with its face: two writes spending one session store one face")
-    func spendingWrite() throws {
-        let dir = try Self.temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try SQLiteStore(dataDirectory: dir, environment: [:])
+    @Test("a session spent with its face: two writes spending one session store one face", arguments: Backend.available)
+    func spendingWrite(backend: Backend) throws {
+        let box = try TestStore(backend)
+        defer { box.close() }
+        let store = box.store
         let tenant = store.defaultTenantID
         let subject = try store.createSubject(tenant: tenant, mode: .test, externalID: nil)
         let key = try store.createCredential(tenant: tenant, mode: .test, kind: .secret, scopes: [])
@@ -104,11 +104,11 @@ struct StoreTests {
         #expect(try store.subject(tenant: tenant, mode: .test, id: subject.id)?.faceIDs == [first.faceID])
     }
 
-    @Test("an attempt shed before analysis is given back and leaves no row; the others count, and past the last none is claimed")
-    func refundedAttempt() throws {
-        let dir = try Self.temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try SQLiteStore(dataDirectory: dir, environment: [:])
+    @Test("an attempt shed before analysis is given back and leaves no row; the others count, and past the last none is claimed", arguments: Backend.available)
+    func refundedAttempt(backend: Backend) throws {
+        let box = try TestStore(backend)
+        defer { box.close() }
+        let store = box.store
         let tenant = store.defaultTenantID
         let subject = try store.createSubject(tenant: tenant, mode: .test, externalID: nil)
         let key = try store.createCredential(tenant: tenant, mode: .test, kind: .secret, scopes: [])
@@ -130,11 +130,11 @@ struct StoreTests {
 
 @Suite("Store: the webhook outbox")
 struct OutboxTests {
-    @Test("events are written with a delivery per subscribed endpoint; a delivery that keeps failing disables its endpoint with a reason")
-    func outbox() throws {
-        let dir = try StoreTests.temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try SQLiteStore(dataDirectory: dir, environment: [:])
+    @Test("events are written with a delivery per subscribed endpoint; a delivery that keeps failing disables its endpoint with a reason", arguments: Backend.available)
+    func outbox(backend: Backend) throws {
+        let box = try TestStore(backend)
+        defer { box.close() }
+        let store = box.store
         let tenant = store.defaultTenantID
         let (endpoint, secret) = try store.createWebhookEndpoint(tenant: tenant, mode: .test, url: "https://example.com/h", events: [.subjectDeleted])
         #expect(secret.hasPrefix("whsec_"))

@@ -44,16 +44,35 @@ final class SessionTokens: Sendable {
     let configuration: ServiceConfiguration
     private let keys = Mutex<[SigningKey]>([])
     private let collection = JWTKeyCollection()
+    /// When the store's signing keys were last read for a kid this node did not know.
+    private let lastRefresh = Mutex<ContinuousClock.Instant?>(nil)
 
     init(store: any Store, configuration: ServiceConfiguration) async throws {
         self.store = store
         self.configuration = configuration
-        for row in try store.signingKeys() {
+        try await load()
+        try await rotateIfDue()
+    }
+
+    /// Adds the store's signing keys this node does not hold yet (all of them at start).
+    private func load() async throws {
+        for row in try store.signingKeys() where !keys.withLock({ $0.contains { $0.kid == row.kid } }) {
             let key = try Curve25519.Signing.PrivateKey(rawRepresentation: row.privateKey)
             await collection.add(eddsa: EdDSA.PrivateKey(backing: key), kid: JWKIdentifier(string: row.kid))
             keys.withLock { $0.append(SigningKey(kid: row.kid, key: key, createdAt: row.createdAt, retiredAt: row.retiredAt)) }
         }
-        try await rotateIfDue()
+    }
+
+    /// Nodes sharing a store each mint with their own key: a token naming a kid this node does not
+    /// know makes it read the store's keys again, at most once a second (a flood of made-up kids
+    /// costs one read a second, and nothing else).
+    private func refresh() async {
+        let due = lastRefresh.withLock { last -> Bool in
+            if let last, ContinuousClock.now - last < .seconds(1) { return false }
+            last = .now
+            return true
+        }
+        if due { try? await load() }
     }
 
     /// Creates a new signing key when there is none, or the active one is older than the rotation period.
@@ -99,9 +118,11 @@ final class SessionTokens: Sendable {
               let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else { throw .invalidCredentials }
         guard header["alg"] as? String == "EdDSA", (header["typ"] as? String).map({ $0 == "JWT" }) ?? true,
               header["jwk"] == nil, header["jku"] == nil, header["x5u"] == nil, header["x5c"] == nil,
-              let kid = header["kid"] as? String, usableKeys(now: now).contains(where: { $0.kid == kid }) else {
+              let kid = header["kid"] as? String, kid.utf8.count <= 64 else {
             throw .invalidCredentials
         }
+        if !usableKeys(now: now).contains(where: { $0.kid == kid }) { await refresh() }
+        guard usableKeys(now: now).contains(where: { $0.kid == kid }) else { throw .invalidCredentials }
         let claims: SessionClaims
         do {
             claims = try await collection.verify(jwt, as: SessionClaims.self)

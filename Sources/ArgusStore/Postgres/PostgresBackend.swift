@@ -127,9 +127,11 @@ final class PostgresConnections: Sendable {
         idle.withLock { $0.append(connection) }
     }
 
+    /// Closes the idle connections, without waiting (this may run on an event loop, where the
+    /// store's last reference went); each is held until its close completes.
     func close() {
         for connection in idle.withLock({ list in defer { list = [] }; return list }) {
-            try? connection.close().wait()
+            connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
         }
     }
 }

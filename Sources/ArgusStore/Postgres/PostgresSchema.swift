@@ -163,6 +163,10 @@ enum PostgresSchema {
             """,
             "CREATE TRIGGER faces_logged AFTER DELETE OR UPDATE ON faces FOR EACH ROW EXECUTE FUNCTION argus_faces_logged()",
         ],
+        [
+            // Token buckets per credential, shared by every node (see `PostgresStore.takeRateToken`).
+            "CREATE TABLE rate_buckets (key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, at DOUBLE PRECISION NOT NULL, allowed BIGINT NOT NULL)",
+        ],
     ]
 
     /// Brings the schema to the latest version, once, whichever nodes start together.

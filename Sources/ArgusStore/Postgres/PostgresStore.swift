@@ -1,5 +1,6 @@
 public import Foundation
 import GRDB
+import Logging
 import PostgresNIO
 
 /// PostgreSQL as the system of record (`--store postgres://…`): the same store as the embedded
@@ -60,6 +61,26 @@ public final class PostgresStore: SQLBackedStore {
             return try Self.insertCredential(db, tenant: defaultTenantID, mode: .test, kind: .secret, scopes: [], name: "first key", expiresAt: nil)
         }
         return made
+    }
+
+    /// One statement, on the bucket's row (locked by the upsert): of concurrent requests on any
+    /// nodes, no more than the bucket holds are let through.
+    public func takeRateToken(key: String, rate: Double, burst: Double, now: Double) throws -> Bool? {
+        try StoreFailures.guarded {
+            try connections.with { connection in
+                let session = PostgresSession(connection: connection, logger: connections.logger)
+                let refilled = "LEAST(?, rate_buckets.tokens + GREATEST(0, ? - rate_buckets.at) * ?)"
+                let value = try session.fetchFirstValue(sql: """
+                    INSERT INTO rate_buckets(key, tokens, at, allowed) VALUES (?, ?, ?, 1)
+                    ON CONFLICT (key) DO UPDATE SET
+                        tokens = CASE WHEN \(refilled) >= 1 THEN \(refilled) - 1 ELSE \(refilled) END,
+                        allowed = CASE WHEN \(refilled) >= 1 THEN 1 ELSE 0 END,
+                        at = GREATEST(rate_buckets.at, excluded.at)
+                    RETURNING allowed
+                    """, arguments: SQLArguments([key, burst - 1, now] + Array(repeating: [burst, now, rate] as [(any DatabaseValueConvertible)?], count: 4).flatMap { $0 }))
+                return value.flatMap(Int64.fromDatabaseValue) == 1
+            }
+        }
     }
 
     public func faceCounts() throws -> [FaceCount] {
@@ -139,7 +160,8 @@ public final class PostgresStore: SQLBackedStore {
             throw PostgresFailure(error).storeError
         }
         connection.closeFuture.whenComplete { _ in lost() }
-        return { connection.close().whenComplete { _ in } }
+        // Closed and waited for: a connection must be closed before its last reference goes.
+        return { _ = try? connection.close().wait() }
     }
 }
 
@@ -154,4 +176,36 @@ public struct FaceChange: Sendable {
     public let gallery: String
     public let subjectID: String?
     public let template: [Float]?
+}
+
+extension PostgresStore {
+    /// Creates an empty database beside the one `admin` names, for tests and demos. - Returns: its address.
+    public static func scratchDatabase(admin: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        let address = try PostgresAddress(admin, environment: environment)
+        let name = "argus_" + Secrets.random(bytes: 9).lowercased().filter { $0.isLetter || $0.isNumber }
+        let connections = PostgresConnections(address: address, limit: 1)
+        defer { connections.close() }
+        try connections.with { connection in
+            do {
+                _ = try connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Logger(label: "argus.store.postgres")).wait()
+            } catch {
+                throw PostgresFailure(error).storeError
+            }
+        }
+        guard var parts = URLComponents(string: admin) else { throw StoreError.invalid("address") }
+        parts.path = "/" + name
+        return parts.string ?? admin
+    }
+
+    /// Drops a database made by `scratchDatabase` (its connections are ended first).
+    public static func dropDatabase(admin: String, url: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        guard let adminAddress = try? PostgresAddress(admin, environment: environment),
+              let target = try? PostgresAddress(url, environment: environment), target.database.hasPrefix("argus_") else { return }
+        let connections = PostgresConnections(address: adminAddress, limit: 1)
+        defer { connections.close() }
+        try? connections.with { connection in
+            _ = try? connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(target.database) WITH (FORCE)"),
+                                      logger: Logger(label: "argus.store.postgres")).wait()
+        }
+    }
 }

@@ -34,7 +34,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
             if error.code == APIError.invalidCredentials.code { _ = failures.allow(context.clientAddress) }
             try refused(error, request, context, credential: nil)
         }
-        guard limiter.allow(principal.credentialID) else { throw APIError.rateLimited }
+        // Several nodes on one store share each credential's bucket in the store; one process keeps it in memory.
+        let allowed = try store.takeRateToken(key: principal.credentialID, rate: limiter.rate, burst: limiter.burst,
+                                              now: Date().timeIntervalSince1970) ?? limiter.allow(principal.credentialID)
+        guard allowed else { throw APIError.rateLimited }
         // A suspended tenant's credentials and sessions stop at once (read on every request, so every node sees it).
         if !principal.isOperator, try store.tenant(id: principal.tenantID)?.status != .active {
             try refused(.tenantSuspended, request, context, credential: principal)
