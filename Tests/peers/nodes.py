@@ -355,7 +355,7 @@ def test_pgrestart():
             try:
                 s, r = node.call("POST", "/v1/identify", key, {"image": base64.b64encode(open(probe, "rb").read()).decode(), "top_k": 1}, timeout=30)
             except OSError as e:
-                s, r = "refused", {}
+                s, r = type(e).__name__, {}
             with lock:
                 statuses[s] = statuses.get(s, 0) + 1
                 if s == 200 and r.get("decision") == "match" and r["candidates"][0]["subject_id"] != subject:

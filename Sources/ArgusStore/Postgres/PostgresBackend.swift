@@ -12,16 +12,33 @@ struct PostgresFailure: Error {
     let storeError: StoreError
     /// SQLSTATE 40001 or 40P01: the transaction lost a race and may be run again.
     let retryable: Bool
+    /// The connection is not to be used again: anything but an error the server reported for one
+    /// statement (a lost connection, a timeout, a server shutting down: classes 08 and 57).
+    let brokenConnection: Bool
+
+    static func timedOut(_ seconds: TimeInterval) -> PostgresFailure {
+        PostgresFailure(storeError: .unavailable("database: no answer in \(Int(seconds)) s"), retryable: false, brokenConnection: true)
+    }
+
+    private init(storeError: StoreError, retryable: Bool, brokenConnection: Bool) {
+        (self.storeError, self.retryable, self.brokenConnection) = (storeError, retryable, brokenConnection)
+    }
 
     init(_ error: any Error) {
+        if let failure = error as? PostgresFailure {
+            self = failure
+            return
+        }
         guard let psql = error as? PSQLError else {
             storeError = .unavailable("database: \(error)")
             retryable = false
+            brokenConnection = true
             return
         }
         let state = psql.serverInfo?[.sqlState]
         let message = psql.serverInfo?[.message] ?? "\(psql.code)"
         retryable = state == "40001" || state == "40P01"
+        brokenConnection = psql.code != .server || state.map { $0.hasPrefix("08") || $0.hasPrefix("57") } ?? true
         switch state {
         case "23505"?, "23503"?, "23514"?, "23502"?: storeError = .conflict("a uniqueness rule was broken: \(message)")
         case let s? where s.hasPrefix("53"): storeError = .full("database: \(message)")
@@ -101,8 +118,8 @@ final class PostgresConnections: Sendable {
     func connect() throws -> PostgresConnection {
         do {
             let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
-            return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: address.configuration,
-                                                  id: id, logger: logger).wait()
+            return try Self.wait(PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: address.configuration,
+                                                            id: id, logger: logger), timeout: 10)
         } catch {
             throw PostgresFailure(error).storeError
         }
@@ -111,14 +128,45 @@ final class PostgresConnections: Sendable {
     func with<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         slots.wait()
         defer { slots.signal() }
-        let connection = try idle.withLock { $0.popLast() } ?? connect()
+        // A connection the server ended while it sat idle (a restart) is left behind: a query sent on
+        // it might never be answered.
+        let connection = try idle.withLock { list -> PostgresConnection? in
+            while let c = list.popLast() {
+                if !c.isClosed { return c }
+            }
+            return nil
+        } ?? connect()
         do {
             let result = try body(connection)
             give(back: connection)
             return result
+        } catch let failure as PostgresFailure where failure.brokenConnection {
+            // Never handed out again: closed (held until the close completes); the next caller opens a new one.
+            connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+            throw failure
         } catch {
             give(back: connection)
             throw error
+        }
+    }
+
+    /// How long a statement may go unanswered before its connection is given up (a connection the
+    /// server dropped without a word must not hold its caller for ever).
+    static let statementTimeout: TimeInterval = 30
+
+    /// Waits for `future` from an ordinary thread, at most `timeout` seconds.
+    static func wait<T>(_ future: EventLoopFuture<T>, timeout: TimeInterval = statementTimeout) throws -> T {
+        let outcome = FutureOutcome<T>()
+        let done = DispatchSemaphore(value: 0)
+        future.whenComplete { result in
+            outcome.result = result
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + timeout) == .success, let result = outcome.result else { throw PostgresFailure.timedOut(timeout) }
+        do {
+            return try result.get()
+        } catch {
+            throw PostgresFailure(error)
         }
     }
 
@@ -134,6 +182,11 @@ final class PostgresConnections: Sendable {
             connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
         }
     }
+}
+
+/// A future's result, written once before a semaphore is signalled and read after it.
+private final class FutureOutcome<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
 }
 
 /// One connection inside a transaction. Statements are written with `?` placeholders (the
@@ -160,11 +213,7 @@ final class PostgresSession: SQLDatabase {
             case .blob(let v): binds.append(ByteBuffer(bytes: v))
             }
         }
-        do {
-            return try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger).wait()
-        } catch {
-            throw PostgresFailure(error)
-        }
+        return try PostgresConnections.wait(connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger))
     }
 
     func execute(sql: String, arguments: SQLArguments) throws {
@@ -270,6 +319,8 @@ final class PostgresBackend: SQLBackend {
                             let result = try body(session)
                             try session.execute(sql: "COMMIT")
                             return result
+                        } catch let failure as PostgresFailure where failure.brokenConnection {
+                            throw failure
                         } catch {
                             if !connection.isClosed { try? session.execute(sql: "ROLLBACK") }
                             throw error

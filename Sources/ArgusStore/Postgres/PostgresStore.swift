@@ -154,14 +154,15 @@ public final class PostgresStore: SQLBackedStore {
         let connection = try connections.connect()
         connection.addListener(channel: Self.faceChannel) { _, _ in wake() }
         do {
-            _ = try connection.query(PostgresQuery(unsafeSQL: "LISTEN \(Self.faceChannel)"), logger: connections.logger).wait()
+            _ = try PostgresConnections.wait(connection.query(PostgresQuery(unsafeSQL: "LISTEN \(Self.faceChannel)"), logger: connections.logger),
+                                             timeout: 10)
         } catch {
-            try? connection.close().wait()
+            _ = try? PostgresConnections.wait(connection.close(), timeout: 10)
             throw PostgresFailure(error).storeError
         }
         connection.closeFuture.whenComplete { _ in lost() }
         // Closed and waited for: a connection must be closed before its last reference goes.
-        return { _ = try? connection.close().wait() }
+        return { _ = try? PostgresConnections.wait(connection.close(), timeout: 10) }
     }
 }
 
