@@ -14,16 +14,39 @@ struct BenchSeed: ParsableCommand {
 
     func run() throws {
         guard count >= 0, dim > 0, batch > 0 else { throw ValidationError("--count ≥ 0, --dim > 0 and --batch > 0") }
+        let environment = ProcessInfo.processInfo.environment
+        if let url = store.store ?? environment["ARGUS_STORE"] {
+            // Running nodes follow the face log: they see the new faces as they are written.
+            let db = try PostgresStore(url: url, environment: environment, connections: 2)
+            let started = ContinuousClock.now
+            try seed(into: db, tenant: db.defaultTenantID)
+            print("seeded \(count) synthetic subjects into \(db.location) in \(Self.seconds(ContinuousClock.now - started))")
+            return
+        }
         // A running server would not see the new faces in its in-memory galleries.
         let lock = try StoreLock(dataDirectory: store.dataDir)
         defer { withExtendedLifetime(lock) {} }
-        let db = try SQLiteStore(dataDirectory: store.dataDir, environment: ProcessInfo.processInfo.environment)
+        let db = try SQLiteStore(dataDirectory: store.dataDir, environment: environment)
+        let started = ContinuousClock.now
+        try seed(into: db, tenant: db.defaultTenantID)
+        // A start-up then reads one sealed file instead of stepping every row (see `GallerySnapshot`).
+        let seeded = ContinuousClock.now
+        let snapshot = try db.writeGallerySnapshot()
+        print("seeded \(count) synthetic subjects into \(db.path) in \(Self.seconds(seeded - started)); gallery snapshot of "
+              + "\(snapshot.faces) faces (\(snapshot.bytes / 1_000_000) MB) in \(Self.seconds(ContinuousClock.now - seeded))")
+    }
+
+    static func seconds(_ d: Duration) -> String {
+        String(format: "%.1f s", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+    }
+
+    /// Synthetic faces through the one enrolment path, `batch` per transaction.
+    private func seed(into db: any Store, tenant: String) throws {
         let enroller = Enroller(store: db, galleries: nil)
         // Synthetic data needs no cryptographic randomness: a seeded generator (the system one makes a
         // syscall per draw, which was the largest single cost of seeding).
         var rng = BenchRandom(seed: seed)
         var written = 0
-        let started = ContinuousClock.now
         while written < count {
             let n = min(batch, count - written)
             let faces = (0..<n).map { i -> NewFace in
@@ -33,15 +56,9 @@ struct BenchSeed: ParsableCommand {
                 return NewFace(subject: .external("synthetic-\(written + i)", createIfMissing: true), template: t, box: [0, 0, 0, 0],
                                quality: .unmeasured, imageSHA256: nil)
             }
-            _ = try enroller.commit(faces, tenant: db.defaultTenantID, mode: .test)
+            _ = try enroller.commit(faces, tenant: tenant, mode: .test)
             written += n
         }
-        // A start-up then reads one sealed file instead of stepping every row (see `GallerySnapshot`).
-        let seeded = ContinuousClock.now
-        let snapshot = try db.writeGallerySnapshot()
-        let seconds = { (d: Duration) in String(format: "%.1f s", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) }
-        print("seeded \(count) synthetic subjects into \(db.path) in \(seconds(seeded - started)); gallery snapshot of "
-              + "\(snapshot.faces) faces (\(snapshot.bytes / 1_000_000) MB) in \(seconds(ContinuousClock.now - seeded))")
     }
 }
 

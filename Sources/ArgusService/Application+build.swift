@@ -85,10 +85,17 @@ public struct ArgusServiceRuntime: Sendable {
         logger.info("store opened", metadata: metadata)
         return ArgusServiceRuntime(configuration: configuration, store: store, galleries: galleries, tokens: tokens,
                                    events: LiveEvents(store: store, customers: CustomerTokens(store: store, maxLifetime: configuration.customerTokenMaxLifetime),
-                                                      failures: failures),
+                                                      failures: failures, relay: (store as? PostgresStore).map { LiveRelay(store: $0, logger: logger) }),
                                    failures: failures,
                                    faces: FaceAnalysisService(pipeline: facePipeline, configuration: configuration), lock: lock, follower: follower, firstKey: firstKey,
                                    firstSignupInvite: invite)
+    }
+
+    /// Stops the threads that follow other nodes (the face log and live events), for tests that
+    /// open many runtimes in one process.
+    public func stopFollowing() {
+        follower?.stop()
+        events.relay?.stop()
     }
 
     /// The router with every route, for `buildApplication` and for router-level tests.

@@ -158,6 +158,7 @@ public protocol Store: Sendable {
     func deleteWebhookEndpoint(tenant: String, mode: Mode, id: String) throws -> Bool
     func rollWebhookSecret(tenant: String, mode: Mode, id: String) throws -> String?
     func emit(_ events: [NewEvent], tenant: String, mode: Mode) throws
+    /// Deliveries due now, at most one per endpoint and `limit` in all, each claimed (leased) for the caller.
     func dueDeliveries(limit: Int, now: Date) throws -> [DueDelivery]
     func recordDelivery(id: String, endpointID: String, delivered: Bool, status: Int?, error: String?, retryAt: Date?, disableBefore: Date) throws
     func deliveries(endpointID: String, limit: Int) throws -> [DeliveryRecord]

@@ -175,15 +175,29 @@ extension SQLBackedStore {
         try write { db in try Self.emit(events, tenant: tenant, mode: mode, db) }
     }
 
+    /// Seconds a delivery handed to a dispatcher is not handed to another.
+    static var deliveryLease: Double { 60 }
+
     public func dueDeliveries(limit: Int, now: Date = Date()) throws -> [DueDelivery] {
-        let rows = try read { db in
-            try db.fetchAll(sql: """
+        // Claimed in the transaction that reads them: each is leased for `deliveryLease` seconds
+        // (longer than an attempt may take), so of several nodes' dispatchers one sends it. A node
+        // killed mid-attempt leaves it to be sent again when the lease ends: at least once, never lost.
+        let rows = try write { db in
+            let due = try db.fetchAll(sql: """
                 SELECT d.id AS id, d.attempts AS attempts, e.id AS event_id, e.type AS type, e.created_at AS created, e.data AS data,
                        w.id AS endpoint_id, w.url AS url, w.sealed_secret AS secret
                 FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhook_endpoints w ON w.id = d.endpoint_id
                 WHERE d.status = 'pending' AND d.next_at <= ? AND w.deleted_at IS NULL AND w.disabled_at IS NULL
                 ORDER BY d.next_at LIMIT ?
-                """, arguments: [now.timeIntervalSince1970, limit])
+                """, arguments: [now.timeIntervalSince1970, max(64, limit)])
+            // One attempt per endpoint at a time: the earliest due of each, at most `limit`.
+            var endpoints = Set<String>()
+            let claimed = due.filter { endpoints.insert($0["endpoint_id"] as String).inserted }.prefix(limit)
+            for row in claimed {
+                try db.execute(sql: "UPDATE deliveries SET next_at = ? WHERE id = ?",
+                               arguments: [now.timeIntervalSince1970 + Self.deliveryLease, row["id"] as String])
+            }
+            return Array(claimed)
         }
         return try rows.map { row in
             let endpointID: String = row["endpoint_id"], eventID: String = row["event_id"], created: Double = row["created"]

@@ -105,7 +105,7 @@ enum ServiceHarness {
         }
         defer { if let admin = postgresAdmin, let url = configuration.store { PostgresStore.dropDatabase(admin: admin, url: url) } }
         let runtime = try await ArgusServiceRuntime.open(configuration, pipeline: pipeline, environment: environment, logger: logger)
-        defer { runtime.follower?.stop() }
+        defer { runtime.stopFollowing() }
         try await runtime.buildApplication(logger: logger).test(setup) { client in try await body(runtime, client) }
     }
 }

@@ -11,6 +11,7 @@
   pgrestart    PostgreSQL restarted under load: meanwhile the nodes answer 503 (never 500, never a
                wrong identity); afterwards they reconnect and catch up, and changes propagate again.
   race         one session token spent from two nodes at once (20 requests): one success, once.
+  live         a WebSocket listener on one node hears the events of requests another node served.
 
   nodes.py BIN MODELS FACES [--only NAME,...] [--trials N]
 """
@@ -426,7 +427,41 @@ def test_race():
         a.stop(), b.stop()
 
 
-TESTS = {"cli": test_cli, "propagation": test_propagation, "race": test_race, "kill9": test_kill9, "pgrestart": test_pgrestart}
+def test_live():
+    try:
+        import websocket
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "websocket-client"], check=True)
+        import websocket
+    store = new_store()
+    key = make_key(store)
+    a, b = Node(store, "live-a").start(), Node(store, "live-b").start()
+    try:
+        ws = websocket.create_connection(f"ws://127.0.0.1:{b.port}/v1/events/ws", header=["Authorization: Bearer " + key], timeout=10)
+        time.sleep(0.5)
+        identity, paths = photos(per_identity=1, identities=12)[0]
+        s, subject, face = enrol(a, key, identity, paths[0])
+        check("live: enrolled on node a", s == 201, f"{s}")
+        acked = time.time()
+        heard = None
+        while time.time() - acked < 5:
+            try:
+                message = json.loads(ws.recv())
+            except Exception as e:
+                break
+            if message.get("type") == "face.enrolled":
+                heard = (time.time() - acked, message)
+                break
+        check("live: node b's listener hears the enrolment node a served, within 1 s", heard is not None and heard[0] < 1.0
+              and (heard[1].get("data") or {}).get("face_id") == face, f"{heard}")
+        if heard:
+            print(f"live: heard on the other node {heard[0] * 1000:.1f} ms after the acknowledgement", flush=True)
+        ws.close()
+    finally:
+        a.stop(), b.stop()
+
+
+TESTS = {"cli": test_cli, "propagation": test_propagation, "race": test_race, "live": test_live, "kill9": test_kill9, "pgrestart": test_pgrestart}
 
 
 def main():

@@ -42,10 +42,15 @@ final class LiveEvents: Sendable {
     /// Failed authentications per address: the same budget as the HTTP API's.
     let failures: RateLimiter
 
-    init(store: any Store, customers: CustomerTokens, failures: RateLimiter) {
+    /// Other nodes on the same PostgreSQL store, when there are any.
+    let relay: LiveRelay?
+
+    init(store: any Store, customers: CustomerTokens, failures: RateLimiter, relay: LiveRelay? = nil) {
         self.store = store
         self.customers = customers
         self.failures = failures
+        self.relay = relay
+        relay?.start { [weak self] e in self?.deliver(e.json, tenant: e.tenant, mode: e.mode, externalID: e.externalID) }
     }
 
     /// Counts a socket in, or refuses it when its holder, its tenant or the server is at its cap.
@@ -73,6 +78,12 @@ final class LiveEvents: Sendable {
         let body: [String: Any] = ["type": type, "created": Int(Date().timeIntervalSince1970), "data": data]
         guard let json = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]) else { return }
         let text = String(decoding: json, as: UTF8.self)
+        deliver(text, tenant: tenant, mode: mode, externalID: externalID)
+        relay?.send(tenant: tenant, mode: mode, externalID: externalID, json: text)
+    }
+
+    /// Hands an event to this node's listeners of its tenant, mode and subject.
+    private func deliver(_ text: String, tenant: String, mode: Mode, externalID: String?) {
         let targets = subscribers.withLock { all in
             all.values.filter { $0.0.tenant == tenant && $0.0.mode == mode && ($0.0.externalID == nil || $0.0.externalID == externalID) }.map(\.1)
         }

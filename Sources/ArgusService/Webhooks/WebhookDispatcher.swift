@@ -47,9 +47,9 @@ struct WebhookDispatcher: Service {
             group.addTask {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     do {
-                        // One attempt per endpoint at a time, several endpoints at once, each bounded by a deadline.
-                        var seen = Set<String>()
-                        let due = try store.dueDeliveries(limit: 64, now: Date()).filter { seen.insert($0.endpointID).inserted }.prefix(Self.concurrency)
+                        // One attempt per endpoint at a time (the store hands out one each, claimed for this node),
+                        // several endpoints at once, each bounded by a deadline.
+                        let due = try store.dueDeliveries(limit: Self.concurrency, now: Date())
                         await withTaskGroup(of: Void.self) { batch in
                             for delivery in due { batch.addTask { await deliver(delivery, session) } }
                         }

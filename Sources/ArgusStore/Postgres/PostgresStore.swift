@@ -1,6 +1,7 @@
 public import Foundation
 import GRDB
 import Logging
+import NIOCore
 import PostgresNIO
 
 /// PostgreSQL as the system of record (`--store postgres://…`): the same store as the embedded
@@ -95,23 +96,37 @@ public final class PostgresStore: SQLBackedStore {
     public func forEachFaceBatch(tenant: String?, mode: Mode?, batch: Int, digests: Bool, _ body: (FaceBatch) throws -> Void) throws {
         let size = max(1, min(batch, 65_536))
         try read { db in
+            guard let session = db as? PostgresSession else { throw StoreError.unavailable("not a PostgreSQL session") }
             try db.execute(sql: """
                 DECLARE argus_faces NO SCROLL CURSOR FOR
                 SELECT id, subject_id, tenant_id, mode, gallery, template, image_sha256 FROM faces
                 WHERE (CAST(? AS TEXT) IS NULL OR tenant_id = ?) AND (CAST(? AS TEXT) IS NULL OR mode = ?) AND custody = 0
                 ORDER BY created_at, id
                 """, arguments: [tenant, tenant, mode?.rawValue, mode?.rawValue])
+            let fetch = { session.connection.query(PostgresQuery(unsafeSQL: "FETCH \(size) FROM argus_faces"), logger: session.logger) }
+            var pending = fetch()
+            var keys: [String: SymmetricKeyBox] = [:]
             while true {
-                let rows = try db.fetchAll(sql: "FETCH \(size) FROM argus_faces")
+                let rows = try PostgresConnections.wait(pending).rows
                 if rows.isEmpty { break }
+                // The next batch travels and is decoded while this one is opened and indexed.
+                pending = fetch()
                 var faces = FaceBatch()
                 for row in rows {
-                    let id: String = row["id"], t: String = row["tenant_id"]
-                    faces.append(faceID: id, subjectID: row["subject_id"], tenant: t, mode: Mode(rawValue: row["mode"]) ?? .test,
-                                 gallery: row["gallery"], imageSHA256: digests ? row["image_sha256"] : nil)
-                    let key = try dataKey(tenant: t, in: db)
+                    let (id, subject, t, m, g, sealed, digest) = try Self.guarded {
+                        try row.decode((String, String, String, String, String, ByteBuffer, String?).self)
+                    }
+                    faces.append(faceID: id, subjectID: subject, tenant: t, mode: Mode(rawValue: m) ?? .test, gallery: g,
+                                 imageSHA256: digests ? digest : nil)
+                    let key: SymmetricKeyBox
+                    if let known = keys[t] {
+                        key = known
+                    } else {
+                        key = SymmetricKeyBox(try dataKey(tenant: t, in: db))
+                        keys[t] = key
+                    }
                     try Self.guarded {
-                        let values = try KeyVault.openTemplate(row["template"], key: key, faceID: id, appendingTo: &faces.templates)
+                        let values = try KeyVault.openTemplate(Data(sealed.readableBytesView), key: key.key, faceID: id, appendingTo: &faces.templates)
                         try faces.opened(values: values, faceID: id)
                     }
                 }
@@ -151,10 +166,17 @@ public final class PostgresStore: SQLBackedStore {
     /// A connection of its own that hears `argus_faces`: `wake` runs (on an event loop: keep it
     /// short) for each announcement; `lost` once if the connection ends. - Returns: a closer.
     public func listenForFaces(wake: @escaping @Sendable () -> Void, lost: @escaping @Sendable () -> Void) throws -> @Sendable () -> Void {
+        try listen(channel: Self.faceChannel, { _ in wake() }, lost: lost)
+    }
+
+    /// A connection of its own that hears `channel`: `heard` runs with each payload (on an event
+    /// loop: keep it short); `lost` once if the connection ends. - Returns: a closer.
+    public func listen(channel: String, _ heard: @escaping @Sendable (String) -> Void, lost: @escaping @Sendable () -> Void) throws -> @Sendable () -> Void {
+        guard channel.allSatisfy({ $0.isLetter || $0 == "_" }) else { throw StoreError.invalid("channel name") }
         let connection = try connections.connect()
-        connection.addListener(channel: Self.faceChannel) { _, _ in wake() }
+        connection.addListener(channel: channel) { _, note in heard(note.payload) }
         do {
-            _ = try PostgresConnections.wait(connection.query(PostgresQuery(unsafeSQL: "LISTEN \(Self.faceChannel)"), logger: connections.logger),
+            _ = try PostgresConnections.wait(connection.query(PostgresQuery(unsafeSQL: "LISTEN \(channel)"), logger: connections.logger),
                                              timeout: 10)
         } catch {
             _ = try? PostgresConnections.wait(connection.close(), timeout: 10)
@@ -163,6 +185,17 @@ public final class PostgresStore: SQLBackedStore {
         connection.closeFuture.whenComplete { _ in lost() }
         // Closed and waited for: a connection must be closed before its last reference goes.
         return { _ = try? PostgresConnections.wait(connection.close(), timeout: 10) }
+    }
+
+    /// Announces `payload` (at most 7,000 bytes) on `channel` to every node listening.
+    public func notify(channel: String, payload: String) throws {
+        guard payload.utf8.count <= 7_000 else { throw StoreError.invalid("a notification of \(payload.utf8.count) bytes") }
+        try StoreFailures.guarded {
+            try connections.with { connection in
+                let session = PostgresSession(connection: connection, logger: connections.logger)
+                try session.execute(sql: "SELECT pg_notify(?, ?)", arguments: [channel, payload])
+            }
+        }
     }
 }
 
