@@ -89,6 +89,11 @@ extension SQLBackedStore {
 
 extension SQLBackedStore {
     public func writeFaces(_ faces: [NewFace], tenant: String, mode: Mode, spending session: String?) throws -> [FaceWrite] {
+        try writeFacesInTransaction(faces, tenant: tenant, mode: mode, spending: session)
+    }
+
+    /// The body of `writeFaces`, which a backend may wrap.
+    func writeFacesInTransaction(_ faces: [NewFace], tenant: String, mode: Mode, spending session: String?) throws -> [FaceWrite] {
         let key = try dataKey(tenant: tenant)
         // Sealed before the transaction: the write lock is held for the inserts only.
         // Large batches (bench seed, batch enrolment) are sealed on every core.
@@ -101,9 +106,24 @@ extension SQLBackedStore {
             var written: [FaceWrite] = []
             written.reserveCapacity(faces.count)
             var endpoints: [Row]?  // the tenant's webhook endpoints, read once per transaction
+            // A batch's subjects and photos are looked up together: one statement per 500, not one per face.
+            var known = faces.count > 1 ? try Self.knownSubjects(faces, tenant: tenant, mode: mode, db) : nil
+            var photos = faces.count > 1 ? try Self.knownPhotos(faces, tenant: tenant, mode: mode, db) : nil
             for (face, s) in zip(faces, sealed) {
-                let subjectID = try Self.resolve(face.subject, tenant: tenant, mode: mode, db, now: now)
-                let custody = try db.fetchOne(String.self, sql: "SELECT key_custody FROM subjects WHERE id = ?", arguments: [subjectID]) == KeyCustody.client.rawValue
+                let subjectID: String, keyCustody: KeyCustody
+                if case .external(let external, _) = face.subject, let found = known?[external] {
+                    (subjectID, keyCustody) = found
+                } else if case .external(let external, true) = face.subject, known != nil {
+                    // Looked up with the batch and absent: made now, and known to the rest of the batch.
+                    subjectID = Secrets.sortableIdentifier("sub")
+                    keyCustody = .server
+                    try db.executeLater(sql: "INSERT INTO subjects(id, tenant_id, mode, external_id, created_at) VALUES (?,?,?,?,?)",
+                                        arguments: [subjectID, tenant, mode.rawValue, external, now])
+                    known?[external] = (subjectID, .server)
+                } else {
+                    (subjectID, keyCustody) = try Self.resolve(face.subject, tenant: tenant, mode: mode, db, now: now)
+                }
+                let custody = keyCustody == .client
                 guard custody == (face.subjectKey != nil) else {
                     throw StoreError.invalid(custody ? "a client-custody subject's faces are sealed with its own key" : "only client-custody subjects take a subject key")
                 }
@@ -111,12 +131,14 @@ extension SQLBackedStore {
                     // A new key for the subject: its older faces (sealed with the old key) go with it.
                     try db.execute(sql: "DELETE FROM faces WHERE subject_id = ?", arguments: [subjectID])
                 } else if let digest = face.imageSHA256,
-                   let existing = try db.fetchOne(String.self, sql: "SELECT id FROM faces WHERE subject_id = ? AND image_sha256 = ?",
-                                                      arguments: [subjectID, digest]) {
+                   let existing = try photos.map({ $0[StoredPhoto(subject: subjectID, digest: digest)] })
+                                      ?? db.fetchOne(String.self, sql: "SELECT id FROM faces WHERE subject_id = ? AND image_sha256 = ?",
+                                                     arguments: [subjectID, digest]) {
                     written.append(FaceWrite(faceID: existing, subjectID: subjectID, alreadyEnrolled: true))
                     continue
                 }
-                try db.execute(sql: """
+                if !custody, let digest = face.imageSHA256 { photos?[StoredPhoto(subject: subjectID, digest: digest)] = s.id }
+                try db.executeLater(sql: """
                     INSERT INTO faces(id, subject_id, tenant_id, mode, gallery, template, box, quality, image_sha256, created_at, custody)
                     VALUES (?,?,?,?,?,?,?,?,?,?,?)
                     """, arguments: [s.id, subjectID, tenant, mode.rawValue, face.gallery, s.sealed,
@@ -124,8 +146,8 @@ extension SQLBackedStore {
                                      custody ? "" : face.box.map(String.init).joined(separator: ","), custody ? "{}" : s.quality,
                                      custody ? nil : face.imageSHA256, now, custody ? 1 : 0])
                 if !custody {
-                    try db.execute(sql: "INSERT INTO face_log(face_id, op, tenant_id, mode, gallery) VALUES (?, 1, ?, ?, ?)",
-                                   arguments: [s.id, tenant, mode.rawValue, face.gallery])
+                    try db.executeLater(sql: "INSERT INTO face_log(face_id, op, tenant_id, mode, gallery) VALUES (?, 1, ?, ?, ?)",
+                                        arguments: [s.id, tenant, mode.rawValue, face.gallery])
                 }
                 written.append(FaceWrite(faceID: s.id, subjectID: subjectID, alreadyEnrolled: false))
                 var events = [NewEvent(type: .faceEnrolled, data: ["face_id": s.id, "subject_id": subjectID, "gallery": face.gallery])]
@@ -178,20 +200,59 @@ extension SQLBackedStore {
 
 
     /// The subject's id in this tenant and mode; an external id may create it.
-    private static func resolve(_ reference: SubjectReference, tenant: String, mode: Mode, _ db: any SQLDatabase, now: Double) throws -> String {
+    /// The subjects a batch names by external id that exist, with their custody (nil: none named).
+    private static func knownSubjects(_ faces: [NewFace], tenant: String, mode: Mode,
+                                      _ db: any SQLDatabase) throws -> [String: (String, KeyCustody)]? {
+        let externals = Array(Set(faces.compactMap { face -> String? in
+            if case .external(let e, _) = face.subject { return e } else { return nil }
+        }))
+        guard !externals.isEmpty else { return nil }
+        var known: [String: (String, KeyCustody)] = [:]
+        for start in stride(from: 0, to: externals.count, by: 500) {
+            let part = externals[start..<min(start + 500, externals.count)]
+            let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+            for row in try db.fetchAll(sql: "SELECT external_id, id, key_custody FROM subjects WHERE tenant_id = ? AND mode = ? AND external_id IN (\(marks))",
+                                       arguments: SQLArguments([tenant, mode.rawValue] + part.map { $0 as (any DatabaseValueConvertible)? })) {
+                known[row["external_id"]] = (row["id"], KeyCustody(rawValue: row["key_custody"] ?? "server") ?? .server)
+            }
+        }
+        return known
+    }
+
+    /// The faces already stored from the batch's photos, by subject and digest (nil: no digests).
+    private static func knownPhotos(_ faces: [NewFace], tenant: String, mode: Mode, _ db: any SQLDatabase) throws -> [StoredPhoto: String]? {
+        let digests = Array(Set(faces.compactMap(\.imageSHA256)))
+        guard !digests.isEmpty else { return nil }
+        var known: [StoredPhoto: String] = [:]
+        for start in stride(from: 0, to: digests.count, by: 500) {
+            let part = digests[start..<min(start + 500, digests.count)]
+            let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+            for row in try db.fetchAll(sql: "SELECT subject_id, image_sha256, id FROM faces WHERE tenant_id = ? AND mode = ? AND image_sha256 IN (\(marks))",
+                                       arguments: SQLArguments([tenant, mode.rawValue] + part.map { $0 as (any DatabaseValueConvertible)? })) {
+                known[StoredPhoto(subject: row["subject_id"], digest: row["image_sha256"])] = row["id"]
+            }
+        }
+        return known
+    }
+
+    /// The subject's id and custody in this tenant and mode; an external id may create it (server custody).
+    private static func resolve(_ reference: SubjectReference, tenant: String, mode: Mode, _ db: any SQLDatabase,
+                                now: Double) throws -> (id: String, custody: KeyCustody) {
         switch reference {
         case .id(let id):
-            guard try db.fetchOne(Bool.self, sql: "SELECT 1 FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
-                                    arguments: [id, tenant, mode.rawValue]) != nil else { throw StoreError.notFound("subject") }
-            return id
+            guard let custody = try db.fetchOne(String.self, sql: "SELECT key_custody FROM subjects WHERE id = ? AND tenant_id = ? AND mode = ?",
+                                                arguments: [id, tenant, mode.rawValue]) else { throw StoreError.notFound("subject") }
+            return (id, KeyCustody(rawValue: custody) ?? .server)
         case .external(let external, let create):
-            if let id = try db.fetchOne(String.self, sql: "SELECT id FROM subjects WHERE tenant_id = ? AND mode = ? AND external_id = ?",
-                                            arguments: [tenant, mode.rawValue, external]) { return id }
+            if let row = try db.fetchOne(sql: "SELECT id, key_custody FROM subjects WHERE tenant_id = ? AND mode = ? AND external_id = ?",
+                                         arguments: [tenant, mode.rawValue, external]) {
+                return (row["id"], KeyCustody(rawValue: row["key_custody"] ?? "server") ?? .server)
+            }
             guard create else { throw StoreError.notFound("subject") }
             let id = Secrets.sortableIdentifier("sub")
-            try db.execute(sql: "INSERT INTO subjects(id, tenant_id, mode, external_id, created_at) VALUES (?,?,?,?,?)",
-                           arguments: [id, tenant, mode.rawValue, external, now])
-            return id
+            try db.executeLater(sql: "INSERT INTO subjects(id, tenant_id, mode, external_id, created_at) VALUES (?,?,?,?,?)",
+                                arguments: [id, tenant, mode.rawValue, external, now])
+            return (id, .server)
         }
     }
 
@@ -406,4 +467,10 @@ enum QualityEncoding {
         e.outputFormatting = [.sortedKeys]
         return e
     }()
+}
+
+/// A photo stored on a subject: what makes a second enrolment of it idempotent.
+struct StoredPhoto: Hashable {
+    let subject: String
+    let digest: String
 }

@@ -162,10 +162,10 @@ extension SQLBackedStore {
             guard !targets.isEmpty else { continue }
             let id = Secrets.identifier("evt")
             let data = String(decoding: try JSONSerialization.data(withJSONObject: event.data, options: [.sortedKeys]), as: UTF8.self)
-            try db.execute(sql: "INSERT INTO events(id, tenant_id, mode, type, created_at, data) VALUES (?,?,?,?,?,?)",
+            try db.executeLater(sql: "INSERT INTO events(id, tenant_id, mode, type, created_at, data) VALUES (?,?,?,?,?,?)",
                            arguments: [id, tenant, mode.rawValue, event.type.rawValue, now, data])
             for endpoint in targets {
-                try db.execute(sql: "INSERT INTO deliveries(id, event_id, endpoint_id, status, next_at, created_at) VALUES (?,?,?, 'pending', ?, ?)",
+                try db.executeLater(sql: "INSERT INTO deliveries(id, event_id, endpoint_id, status, next_at, created_at) VALUES (?,?,?, 'pending', ?, ?)",
                                arguments: [Secrets.identifier("dlv"), id, endpoint["id"] as String, now, now])
             }
         }

@@ -202,7 +202,83 @@ final class PostgresSession: SQLDatabase {
         self.logger = logger
     }
 
+    /// Statements sent and not yet waited for (`executeLater`), oldest first.
+    private var pending: [EventLoopFuture<PostgresQueryResult>] = []
+
+    /// Single-row INSERTs put off by `executeLater`, by statement, in the order each first came:
+    /// sent as one multi-row INSERT each (one parse and plan for hundreds of rows). Rows of one
+    /// table keep their order; tables keep the order they were first written in (a subject before
+    /// its faces), and nothing reads between (every statement that is waited for sends them first).
+    private var inserts: [(sql: String, head: Substring, tuple: Substring, rows: [DatabaseValue])] = []
+    private var insertValues = 0
+
+    func executeLater(sql: String, arguments: SQLArguments) throws {
+        if let (head, tuple) = Self.singleRowInsert(sql) {
+            if let i = inserts.firstIndex(where: { $0.sql == sql }) {
+                inserts[i].rows += arguments.values
+            } else {
+                inserts.append((sql, head, tuple, arguments.values))
+            }
+            insertValues += arguments.values.count
+            // PostgreSQL takes at most 65,535 parameters in a statement.
+            if insertValues >= 30_000 { try sendInserts() }
+            return
+        }
+        try sendInserts()
+        pending.append(try send(sql, arguments))
+        if pending.count >= 512 { try waitPending() }
+    }
+
+    /// `INSERT INTO t(columns) VALUES (…)` and nothing more: its head and its row.
+    static func singleRowInsert(_ sql: String) -> (Substring, Substring)? {
+        let text = sql.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.hasPrefix("INSERT INTO "), text.hasSuffix(")"), !text.contains("ON CONFLICT"), !text.contains("RETURNING"),
+              !text.contains("SELECT"), let values = text.range(of: "VALUES ("),
+              values.lowerBound > text.startIndex, text[text.index(before: values.lowerBound)].isWhitespace else { return nil }
+        let tuple = text[text.index(before: values.upperBound)...]
+        guard tuple.hasPrefix("("), tuple.filter({ $0 == "(" }).count == 1 else { return nil }
+        return (text[..<text.index(before: values.upperBound)], tuple)
+    }
+
+    private func sendInserts() throws {
+        let waiting = inserts
+        inserts = []
+        insertValues = 0
+        for batch in waiting {
+            let perRow = batch.tuple.filter { $0 == "?" }.count
+            let count = perRow == 0 ? 1 : batch.rows.count / perRow
+            let sql = batch.head + Array(repeating: String(batch.tuple), count: count).joined(separator: ",")
+            pending.append(try send(String(sql), SQLArguments(batch.rows.map { $0 as (any DatabaseValueConvertible)? })))
+        }
+    }
+
+    /// Waits for what was sent before: the first failure is the one thrown.
+    private func waitPending() throws {
+        let sent = pending
+        pending = []
+        var first: (any Error)?
+        for future in sent {
+            do { _ = try PostgresConnections.wait(future) } catch { first = first ?? error }
+        }
+        if let first { throw first }
+    }
+
     func run(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
+        try sendInserts()
+        // Sent first, so it travels behind the pipelined ones; their failures come first.
+        let future = try send(sql, arguments)
+        if !pending.isEmpty {
+            do {
+                try waitPending()
+            } catch {
+                _ = try? PostgresConnections.wait(future)
+                throw error
+            }
+        }
+        return try PostgresConnections.wait(future)
+    }
+
+    private func send(_ sql: String, _ arguments: SQLArguments) throws -> EventLoopFuture<PostgresQueryResult> {
         var binds = PostgresBindings(capacity: arguments.values.count)
         for value in arguments.values {
             switch value.storage {
@@ -213,7 +289,7 @@ final class PostgresSession: SQLDatabase {
             case .blob(let v): binds.append(ByteBuffer(bytes: v))
             }
         }
-        return try PostgresConnections.wait(connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger))
+        return connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger)
     }
 
     func execute(sql: String, arguments: SQLArguments) throws {

@@ -31,6 +31,10 @@ public protocol SQLDatabase {
     var dialect: SQLDialect { get }
     /// Runs one statement (or, without arguments, several separated by `;`).
     func execute(sql: String, arguments: SQLArguments) throws
+    /// Runs one statement whose outcome the caller does not read: a backend may send it without
+    /// waiting (PostgreSQL pipelines it), and its failure then surfaces at the next statement that
+    /// is waited for, or at commit, failing the transaction all the same.
+    func executeLater(sql: String, arguments: SQLArguments) throws
     /// Rows changed by the last `execute`.
     var changesCount: Int { get }
     func fetchAll(sql: String, arguments: SQLArguments) throws -> [Row]
@@ -78,6 +82,8 @@ struct SQLiteConnection: SQLDatabase {
             try db.cachedStatement(sql: sql).execute(arguments: arguments.statementArguments)
         }
     }
+
+    func executeLater(sql: String, arguments: SQLArguments) throws { try execute(sql: sql, arguments: arguments) }
 
     var changesCount: Int { db.changesCount }
 
