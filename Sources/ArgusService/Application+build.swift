@@ -24,6 +24,8 @@ public struct ArgusServiceRuntime: Sendable {
     let lock: StoreLock?
     /// On a PostgreSQL store, what keeps this node's galleries in step with the other nodes' writes.
     public let follower: GalleryFollower?
+    /// On a PostgreSQL store, the threads requests wait for the database on (see `StoreThreads`).
+    let storeThreads: StoreThreads?
     /// The first secret key, present only on the very first start of a data directory.
     public let firstKey: String?
     /// On that first start, an invitation to sign up in the console (the token of `/console/signup?invite=`).
@@ -87,9 +89,13 @@ public struct ArgusServiceRuntime: Sendable {
                                    events: LiveEvents(store: store, customers: CustomerTokens(store: store, maxLifetime: configuration.customerTokenMaxLifetime),
                                                       failures: failures, relay: (store as? PostgresStore).map { LiveRelay(store: $0, logger: logger) }),
                                    failures: failures,
-                                   faces: FaceAnalysisService(pipeline: facePipeline, configuration: configuration), lock: lock, follower: follower, firstKey: firstKey,
+                                   faces: FaceAnalysisService(pipeline: facePipeline, configuration: configuration), lock: lock, follower: follower,
+                                   storeThreads: follower == nil ? nil : Self.sharedStoreThreads, firstKey: firstKey,
                                    firstSignupInvite: invite)
     }
+
+    /// One pool per process (tests open many runtimes): 32 threads, each mostly waiting on the database.
+    static let sharedStoreThreads = StoreThreads(threads: 32)
 
     /// Stops the threads that follow other nodes (the face log and live events), for tests that
     /// open many runtimes in one process.
@@ -104,6 +110,7 @@ public struct ArgusServiceRuntime: Sendable {
         let metrics = ServiceMetrics()
         let body = RequestBody(maxBytes: configuration.maxBodyBytes, timeout: min(max(configuration.bodyTimeout, 0.1), 86_400))
         router.add(middleware: ErrorMiddleware())
+        if let threads = storeThreads { router.add(middleware: StoreThreadsMiddleware(threads: threads)) }
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: AdmissionMiddleware(faces: faces))
         router.add(middleware: AuthenticationMiddleware(store: store, tokens: tokens,

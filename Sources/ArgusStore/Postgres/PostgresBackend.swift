@@ -252,6 +252,14 @@ final class PostgresSession: SQLDatabase {
         }
     }
 
+    /// Sends a statement whose outcome nobody reads (a read-only transaction's COMMIT), after
+    /// waiting for what was sent before it.
+    func sendWithoutWaiting(sql: String) throws {
+        try sendInserts()
+        try waitPending()
+        _ = try send(sql, [])
+    }
+
     /// Waits for what was sent before: the first failure is the one thrown.
     private func waitPending() throws {
         let sent = pending
@@ -375,14 +383,16 @@ final class PostgresBackend: SQLBackend {
     init(connections: PostgresConnections) { self.connections = connections }
 
     func read<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
-        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", readOnly: true, body)
     }
 
     func write<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
-        try transaction("BEGIN ISOLATION LEVEL SERIALIZABLE", body)
+        try transaction("BEGIN ISOLATION LEVEL SERIALIZABLE", readOnly: false, body)
     }
 
-    private func transaction<T>(_ begin: String, _ body: (any SQLDatabase) throws -> T) throws -> T {
+    /// BEGIN travels with the first statement (one round trip, not two); a read-only transaction's
+    /// COMMIT is not waited for (the connection's next user queues behind it).
+    private func transaction<T>(_ begin: String, readOnly: Bool, _ body: (any SQLDatabase) throws -> T) throws -> T {
         try StoreFailures.guarded {
             var tries = 0
             while true {
@@ -390,10 +400,14 @@ final class PostgresBackend: SQLBackend {
                 do {
                     return try connections.with { connection in
                         let session = PostgresSession(connection: connection, logger: connections.logger)
-                        try session.execute(sql: begin)
+                        try session.executeLater(sql: begin, arguments: [])
                         do {
                             let result = try body(session)
-                            try session.execute(sql: "COMMIT")
+                            if readOnly {
+                                try session.sendWithoutWaiting(sql: "COMMIT")
+                            } else {
+                                try session.execute(sql: "COMMIT")
+                            }
                             return result
                         } catch let failure as PostgresFailure where failure.brokenConnection {
                             throw failure

@@ -117,6 +117,31 @@ public final class PostgresStore: SQLBackedStore {
 
     /// Every face (in the order written), through a cursor a batch at a time, in one snapshot of the store.
     public func forEachFaceBatch(tenant: String?, mode: Mode?, batch: Int, digests: Bool, _ body: (FaceBatch) throws -> Void) throws {
+        // A thread of its own runs the cursor and opens the templates while this one hands the
+        // batches on (a start-up indexes them meanwhile).
+        let ahead = ReadAhead<FaceBatch>(depth: 3)
+        let done = DispatchSemaphore(value: 0)
+        let reader = Thread { [self] in
+            defer { done.signal() }
+            do {
+                try scanFaces(tenant: tenant, mode: mode, batch: batch, digests: digests, into: ahead)
+                ahead.finish()
+            } catch {
+                ahead.finish(error)
+            }
+        }
+        reader.name = "argus-face-scan"
+        reader.start()
+        defer {
+            ahead.cancel()
+            done.wait()
+        }
+        while let faces = try ahead.take() { try body(faces) }
+    }
+
+    /// The reader's side: a cursor over the faces in the order written, `batch` at a time, in one
+    /// snapshot of the store; each FETCH is sent before the previous batch is opened.
+    private func scanFaces(tenant: String?, mode: Mode?, batch: Int, digests: Bool, into ahead: ReadAhead<FaceBatch>) throws {
         let size = max(1, min(batch, 65_536))
         try read { db in
             guard let session = db as? PostgresSession else { throw StoreError.unavailable("not a PostgreSQL session") }
@@ -132,7 +157,6 @@ public final class PostgresStore: SQLBackedStore {
             while true {
                 let rows = try PostgresConnections.wait(pending).rows
                 if rows.isEmpty { break }
-                // The next batch travels and is decoded while this one is opened and indexed.
                 pending = fetch()
                 var faces = FaceBatch()
                 for row in rows {
@@ -153,7 +177,11 @@ public final class PostgresStore: SQLBackedStore {
                         try faces.opened(values: values, faceID: id)
                     }
                 }
-                try body(faces)
+                guard ahead.put(faces) else {
+                    // The consumer has gone: the fetch in flight is drained, and the read ends.
+                    _ = try? PostgresConnections.wait(pending)
+                    break
+                }
             }
             try db.execute(sql: "CLOSE argus_faces")
         }
