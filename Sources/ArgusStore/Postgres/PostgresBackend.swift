@@ -118,7 +118,7 @@ final class PostgresConnections: Sendable {
     func connect() throws -> PostgresConnection {
         do {
             let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
-            return try Self.wait(PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: address.configuration,
+            return try Self.wait(PostgresConnection.connect(on: Self.loops.any(), configuration: address.configuration,
                                                             id: id, logger: logger), timeout: 10)
         } catch {
             throw PostgresFailure(error).storeError
@@ -149,6 +149,11 @@ final class PostgresConnections: Sendable {
             throw error
         }
     }
+
+    /// PostgreSQL's sockets have an event loop of their own, never one of the HTTP server's: a
+    /// caller blocked on a query (even one on a server event loop, as a WebSocket upgrade's
+    /// authentication is) never waits on the loop that must deliver the answer.
+    static let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     /// How long a statement may go unanswered before its connection is given up (a connection the
     /// server dropped without a word must not hold its caller for ever).
