@@ -54,7 +54,9 @@ public final class SQLiteStore: SQLBackedStore {
             let vault = try KeyVault.open(dataDirectory: dataDirectory, environment: environment)
             let backend = SQLiteBackend(pool: pool)
             try Self.bindKeysToOwners(backend, vault: vault)
-            return (pool, vault, try Self.defaultTenant(backend, vault: vault))
+            let tenant = try Self.defaultTenant(backend, vault: vault)
+            try Self.checkMasterKey(backend, vault: vault, tenant: tenant)
+            return (pool, vault, tenant)
         }
     }
 

@@ -40,6 +40,21 @@ extension SQLBackedStore {
         }
     }
 
+    /// Refuses a master key that does not open the store's keys, before anything is written: a
+    /// process started with the wrong `ARGUS_MASTER_KEY` would otherwise seal new keys (a signing
+    /// key, a tenant's data key) that the right one never opens.
+    static func checkMasterKey(_ backend: any SQLBackend, vault: KeyVault, tenant: String) throws {
+        try backend.read { db in
+            guard let wrapped = try db.fetchOne(Data.self, sql: "SELECT wrapped_data_key FROM tenants WHERE id = ?", arguments: [tenant]) else { return }
+            do {
+                _ = try vault.unwrapDataKey(wrapped, tenant: tenant)
+            } catch {
+                throw StoreError.sealed("the master key does not open this store's keys (ARGUS_MASTER_KEY, or the data directory's master.key): "
+                                        + "start with the key the store was created with")
+            }
+        }
+    }
+
     /// A tenant's data key, unwrapped once and cached.
     func dataKey(tenant: String) throws -> SymmetricKey {
         if let cached = core.dataKeys.withLock({ $0[tenant] }) { return cached.key }

@@ -110,6 +110,30 @@ struct SharedStoreTests {
     }
 }
 
+/// A process started with the wrong master key.
+@Suite("Store: the master key")
+struct MasterKeyTests {
+    @Test("a store opened with another master key is refused at once, and nothing is sealed under that key", arguments: Backend.available)
+    func wrongKey(backend: Backend) throws {
+        let box = try TestStore(backend)
+        defer { box.close() }
+        let before = try box.store.signingKeys().count
+        let other = ["ARGUS_MASTER_KEY": Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()]
+        #expect {
+            switch backend {
+            case .sqlite: _ = try SQLiteStore(dataDirectory: box.location, environment: other, create: false)
+            case .postgres: _ = try PostgresStore(url: box.location, environment: other, connections: 1)
+            }
+        } throws: { error in
+            if case StoreError.sealed(let why) = error { return why.contains("master key") } else { return false }
+        }
+        // Reopened with the right key, it works, and no key sealed by the refused process is in it.
+        let again = try box.reopen()
+        #expect(try again.signingKeys().count == before)
+        #expect(try again.tenant(id: again.defaultTenantID) != nil)
+    }
+}
+
 /// Rate limits that hold across nodes.
 @Suite("Store: rate limits decided by the store")
 struct SharedRateLimitTests {

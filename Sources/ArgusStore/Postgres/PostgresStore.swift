@@ -41,19 +41,6 @@ public final class PostgresStore: SQLBackedStore {
 
     deinit { connections.close() }
 
-    /// A node started with another master key than the store's would seal what no other node
-    /// opens: it stops at once instead.
-    private static func checkMasterKey(_ backend: PostgresBackend, vault: KeyVault, tenant: String) throws {
-        try backend.read { db in
-            guard let wrapped = try db.fetchOne(Data.self, sql: "SELECT wrapped_data_key FROM tenants WHERE id = ?", arguments: [tenant]) else { return }
-            do {
-                _ = try vault.unwrapDataKey(wrapped, tenant: tenant)
-            } catch {
-                throw StoreError.sealed("ARGUS_MASTER_KEY does not open this store's keys: every node needs the key the store was created with")
-            }
-        }
-    }
-
     public func issueFirstKey() throws -> IssuedCredential? {
         // In one transaction with a lock every node takes first: two nodes' first starts make one key.
         let made: (IssuedCredential?) = try write { db in
