@@ -68,6 +68,10 @@ public final class GalleryFollower: Sendable {
     private func apply(_ changes: [FaceChange]) {
         for change in changes {
             let index = galleries.index(tenant: change.tenant, mode: change.mode)
+            if change.unreadable {
+                logger.error("a logged face's template did not open: it is not searchable on this node", metadata: ["face": "\(change.faceID)"])
+                continue
+            }
             if change.added {
                 // Removed since it was logged (its removal is a later entry), or already held
                 // (this node wrote it, or applied it before a reconnect).
@@ -90,9 +94,11 @@ public final class GalleryFollower: Sendable {
         while !stopped.load(ordering: .relaxed) {
             if !listening.load(ordering: .relaxed) {
                 closeListener?()
+                // Set before listening: a connection lost at once clears it again.
+                listening.store(true, ordering: .relaxed)
                 closeListener = try? store.listenForFaces(wake: { [self] in wake.signal() },
                                                           lost: { [self] in listening.store(false, ordering: .relaxed); wake.signal() })
-                if closeListener != nil { listening.store(true, ordering: .relaxed) }
+                if closeListener == nil { listening.store(false, ordering: .relaxed) }
             }
             do {
                 try catchUp()

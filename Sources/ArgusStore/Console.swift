@@ -236,7 +236,8 @@ extension SQLBackedStore {
             var sql = "SELECT * FROM audit WHERE tenant_id = ?"
             var arguments: SQLArguments = [tenant]
             if let mode = filter.mode { sql += " AND (mode = ? OR mode IS NULL)"; arguments += [mode.rawValue] }
-            if let operation = filter.operation { sql += " AND operation LIKE ?"; arguments += [operation + "%"] }
+            // A prefix, compared exactly on both backends (LIKE folds case on SQLite and not on PostgreSQL, and reads `_` and `%`).
+            if let operation = filter.operation { sql += " AND substr(operation, 1, ?) = ?"; arguments += [operation.count, operation] }
             if let credential = filter.credential { sql += " AND credential_id = ?"; arguments += [credential] }
             if let from = filter.from { sql += " AND at >= ?"; arguments += [from.timeIntervalSince1970] }
             if let until = filter.until { sql += " AND at < ?"; arguments += [until.timeIntervalSince1970] }

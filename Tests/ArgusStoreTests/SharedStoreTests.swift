@@ -110,6 +110,35 @@ struct SharedStoreTests {
     }
 }
 
+/// One write of many faces (batch enrolment, bench seed): subjects old and new, photos stored before.
+@Suite("Store: a batch of faces")
+struct FaceBatchWriteTests {
+    @Test("a batch mixing existing and new subjects, photos already stored and repeated, writes each face once", arguments: Backend.available)
+    func mixed(backend: Backend) throws {
+        let box = try TestStore(backend)
+        defer { box.close() }
+        let store = box.store
+        let tenant = store.defaultTenantID
+        func face(_ subject: String, _ photo: String, _ seed: Int) -> NewFace {
+            NewFace(subject: .external(subject, createIfMissing: true), template: StoreTests.template(seed), box: [0, 0, 1, 1],
+                    quality: .unmeasured, imageSHA256: photo)
+        }
+        let first = try store.writeFaces([face("alice", "a1", 1), face("bob", "b1", 2)], tenant: tenant, mode: .test, spending: nil)
+        #expect(first.count == 2 && first.allSatisfy { !$0.alreadyEnrolled })
+        // Existing subjects before new ones, a stored photo, and one photo twice in the batch.
+        let batch = [face("alice", "a2", 3), face("carol", "c1", 4), face("bob", "b1", 5), face("dave", "d1", 6), face("dave", "d1", 7),
+                     face("alice", "a3", 8)]
+        let written = try store.writeFaces(batch, tenant: tenant, mode: .test, spending: nil)
+        #expect(written.count == batch.count)
+        #expect(written.map(\.alreadyEnrolled) == [false, false, true, false, true, false])
+        #expect(written[2].faceID == first[1].faceID && written[4].faceID == written[3].faceID)
+        #expect(written[0].subjectID == first[0].subjectID && written[5].subjectID == first[0].subjectID)
+        #expect(try store.faceCounts().reduce(0) { $0 + $1.faces } == 6)
+        let alice = try #require(try store.subject(tenant: tenant, mode: .test, id: first[0].subjectID))
+        #expect(alice.faceIDs.count == 3)
+    }
+}
+
 /// A process started with the wrong master key.
 @Suite("Store: the master key")
 struct MasterKeyTests {

@@ -54,14 +54,28 @@ final class SessionTokens: Sendable {
         try await rotateIfDue()
     }
 
-    /// Adds the store's signing keys this node does not hold yet (all of them at start).
+    /// Reads the store's signing keys: adds those this node does not hold yet (all of them at
+    /// start) and takes the store's word on which are retired. Nodes sharing a store then mint with
+    /// the same key, the store's newest live one.
     private func load() async throws {
-        for row in try store.signingKeys() where !keys.withLock({ $0.contains { $0.kid == row.kid } }) {
+        let rows = try store.signingKeys()
+        for row in rows where !keys.withLock({ $0.contains { $0.kid == row.kid } }) {
             let key = try Curve25519.Signing.PrivateKey(rawRepresentation: row.privateKey)
             await collection.add(eddsa: EdDSA.PrivateKey(backing: key), kid: JWKIdentifier(string: row.kid))
             keys.withLock { $0.append(SigningKey(kid: row.kid, key: key, createdAt: row.createdAt, retiredAt: row.retiredAt)) }
         }
+        let retired = Dictionary(rows.map { ($0.kid, $0.retiredAt) }, uniquingKeysWith: { a, _ in a })
+        keys.withLock { all in
+            all = all.map { k in
+                guard let stored = retired[k.kid], let at = stored, k.retiredAt == nil else { return k }
+                return SigningKey(kid: k.kid, key: k.key, createdAt: k.createdAt, retiredAt: at)
+            }.sorted { $0.createdAt < $1.createdAt }
+        }
+        lastLoad.withLock { $0 = .now }
     }
+
+    /// When the store's keys were last read in full.
+    private let lastLoad = Mutex<ContinuousClock.Instant>(.now)
 
     /// Nodes sharing a store each mint with their own key: a token naming a kid this node does not
     /// know makes it read the store's keys again, at most once a second (a flood of made-up kids
@@ -75,8 +89,11 @@ final class SessionTokens: Sendable {
         if due { try? await load() }
     }
 
-    /// Creates a new signing key when there is none, or the active one is older than the rotation period.
+    /// Creates a new signing key when there is none, or the active one is older than the rotation
+    /// period. The store's keys are read again first when the last read is over 10 s old, so a key
+    /// another node made (or retired) is seen before this one rotates or mints.
     func rotateIfDue(now: Date = Date()) async throws {
+        if ContinuousClock.now - lastLoad.withLock({ $0 }) > .seconds(10) { try await load() }
         let active = keys.withLock { $0.last { $0.retiredAt == nil } }
         if let active, now.timeIntervalSince(active.createdAt) < TimeInterval(configuration.signingKeyRotation) { return }
         try await rotate(now: now)

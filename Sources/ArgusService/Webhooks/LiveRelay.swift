@@ -48,6 +48,8 @@ final class LiveRelay: Sendable {
             while !stopped.load(ordering: .relaxed) {
                 if !listening.load(ordering: .relaxed) {
                     close?()
+                    // Set before listening: a connection lost at once clears it again.
+                    listening.store(true, ordering: .relaxed)
                     close = try? store.listen(channel: Self.channel, { [node] payload in
                         guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(payload.utf8)), envelope.node != node else { return }
                         deliver(envelope)
@@ -55,7 +57,7 @@ final class LiveRelay: Sendable {
                         listening.store(false, ordering: .relaxed)
                         wake.signal()
                     })
-                    if close != nil { listening.store(true, ordering: .relaxed) }
+                    if close == nil { listening.store(false, ordering: .relaxed) }
                 }
                 _ = wake.wait(timeout: .now() + .seconds(1))
             }

@@ -20,6 +20,12 @@ struct PostgresFailure: Error {
         PostgresFailure(storeError: .unavailable("database: no answer in \(Int(seconds)) s"), retryable: false, brokenConnection: true)
     }
 
+    /// `error`, on a connection that is not to be used again.
+    static func broken(_ error: any Error) -> PostgresFailure {
+        let failure = PostgresFailure(error)
+        return PostgresFailure(storeError: (error as? StoreError) ?? failure.storeError, retryable: failure.retryable, brokenConnection: true)
+    }
+
     private init(storeError: StoreError, retryable: Bool, brokenConnection: Bool) {
         (self.storeError, self.retryable, self.brokenConnection) = (storeError, retryable, brokenConnection)
     }
@@ -126,7 +132,9 @@ final class PostgresConnections: Sendable {
     }
 
     func with<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        slots.wait()
+        guard slots.wait(timeout: .now() + Self.statementTimeout) == .success else {
+            throw StoreError.unavailable("database: all \(limit) connections busy for \(Int(Self.statementTimeout)) s")
+        }
         defer { slots.signal() }
         // A connection the server ended while it sat idle (a restart) is left behind: a query sent on
         // it might never be answered.
@@ -222,6 +230,9 @@ final class PostgresSession: SQLDatabase {
             if let i = inserts.firstIndex(where: { $0.sql == sql }) {
                 inserts[i].rows += arguments.values
             } else {
+                // Rows of other tables may reference a parent's new row (a face its new subject):
+                // a parent table joining the buffer goes after everything already in it.
+                if Self.parentTables.contains(where: { head.hasPrefix("INSERT INTO \($0)(") }) { try sendInserts() }
                 inserts.append((sql, head, tuple, arguments.values))
             }
             insertValues += arguments.values.count
@@ -234,14 +245,17 @@ final class PostgresSession: SQLDatabase {
         if pending.count >= 512 { try waitPending() }
     }
 
-    /// `INSERT INTO t(columns) VALUES (…)` and nothing more: its head and its row.
+    /// Tables whose rows others written in the same batch reference.
+    static let parentTables = ["subjects", "events"]
+
+    /// `INSERT INTO t(columns) VALUES (…)` with placeholders, and nothing more: its head and its row.
     static func singleRowInsert(_ sql: String) -> (Substring, Substring)? {
         let text = sql.trimmingCharacters(in: .whitespacesAndNewlines)
         guard text.hasPrefix("INSERT INTO "), text.hasSuffix(")"), !text.contains("ON CONFLICT"), !text.contains("RETURNING"),
               !text.contains("SELECT"), let values = text.range(of: "VALUES ("),
               values.lowerBound > text.startIndex, text[text.index(before: values.lowerBound)].isWhitespace else { return nil }
         let tuple = text[text.index(before: values.upperBound)...]
-        guard tuple.hasPrefix("("), tuple.filter({ $0 == "(" }).count == 1 else { return nil }
+        guard tuple.hasPrefix("("), tuple.filter({ $0 == "(" }).count == 1, tuple.contains("?") else { return nil }
         return (text[..<text.index(before: values.upperBound)], tuple)
     }
 
@@ -250,8 +264,7 @@ final class PostgresSession: SQLDatabase {
         inserts = []
         insertValues = 0
         for batch in waiting {
-            let perRow = batch.tuple.filter { $0 == "?" }.count
-            let count = perRow == 0 ? 1 : batch.rows.count / perRow
+            let count = batch.rows.count / batch.tuple.filter { $0 == "?" }.count
             let sql = batch.head + Array(repeating: String(batch.tuple), count: count).joined(separator: ",")
             pending.append(try send(String(sql), SQLArguments(batch.rows.map { $0 as (any DatabaseValueConvertible)? })))
         }
@@ -265,13 +278,26 @@ final class PostgresSession: SQLDatabase {
         _ = try send(sql, [])
     }
 
+    /// Forgets the inserts not yet sent (the transaction is being rolled back).
+    func discardBuffered() {
+        inserts = []
+        insertValues = 0
+    }
+
     /// Waits for what was sent before: the first failure is the one thrown.
     private func waitPending() throws {
         let sent = pending
         pending = []
+        let deadline = Date().addingTimeInterval(PostgresConnections.statementTimeout)
         var first: (any Error)?
         for future in sent {
-            do { _ = try PostgresConnections.wait(future) } catch { first = first ?? error }
+            do {
+                _ = try PostgresConnections.wait(future, timeout: max(0.001, deadline.timeIntervalSinceNow))
+            } catch {
+                first = first ?? error
+                // The connection is gone: what follows it will not be answered either.
+                if let failure = error as? PostgresFailure, failure.brokenConnection { break }
+            }
         }
         if let first { throw first }
     }
@@ -397,7 +423,7 @@ final class PostgresBackend: SQLBackend {
 
     /// BEGIN travels with the first statement (one round trip, not two); a read-only transaction's
     /// COMMIT is not waited for (the connection's next user queues behind it).
-    private func transaction<T>(_ begin: String, readOnly: Bool, _ body: (any SQLDatabase) throws -> T) throws -> T {
+    func transaction<T>(_ begin: String, readOnly: Bool, _ body: (any SQLDatabase) throws -> T) throws -> T {
         try StoreFailures.guarded {
             var tries = 0
             while true {
@@ -417,7 +443,9 @@ final class PostgresBackend: SQLBackend {
                         } catch let failure as PostgresFailure where failure.brokenConnection {
                             throw failure
                         } catch {
-                            if !connection.isClosed { try? session.execute(sql: "ROLLBACK") }
+                            session.discardBuffered()
+                            // A connection that cannot roll back is not handed to anyone else.
+                            guard !connection.isClosed, (try? session.execute(sql: "ROLLBACK")) != nil else { throw PostgresFailure.broken(error) }
                             throw error
                         }
                     }

@@ -171,7 +171,10 @@ enum PostgresSchema {
 
     /// Brings the schema to the latest version, once, whichever nodes start together.
     static func migrate(_ backend: PostgresBackend) throws {
-        try backend.write { db in
+        // READ COMMITTED, so the statements after the lock see what the node that held it committed
+        // (a SERIALIZABLE snapshot is taken before the lock is granted: a second node starting at the
+        // same moment would not see the tables and would create them again).
+        try backend.transaction("BEGIN ISOLATION LEVEL READ COMMITTED", readOnly: false) { db in
             try db.execute(sql: "SELECT pg_advisory_xact_lock(4242170000)")
             let exists = try db.exists(sql: "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'meta'")
             var version = 0

@@ -73,9 +73,12 @@ public final class PostgresStore: SQLBackedStore {
 
     public func writeFaces(_ faces: [NewFace], tenant: String, mode: Mode, spending session: String?) throws -> [FaceWrite] {
         let written = try writeFacesInTransaction(faces, tenant: tenant, mode: mode, spending: session)
-        if faces.count >= 256 { try analyzeIfGrown() }
+        // In the background: the faces are committed, and their writer adds them to its gallery now.
+        if faces.count >= 256 { Self.statistics.async { [self] in try? analyzeIfGrown() } }
         return written
     }
+
+    private static let statistics = DispatchQueue(label: "argus.store.analyze")
 
     /// After a bulk write, statistics for tables that have grown past what the planner last saw.
     /// A fresh store filled by one large import has none until autovacuum runs: the planner then
@@ -185,13 +188,19 @@ public final class PostgresStore: SQLBackedStore {
                 """, arguments: [position, limit]).map { row in
                 let id: String = row["face_id"], tenant: String = row["tenant_id"]
                 var template: [Float]?
+                var unreadable = false
                 if let sealed: Data = row["template"] {
-                    let key = try dataKey(tenant: tenant, in: db)
-                    template = try Self.guarded { try KeyVault.openTemplate(sealed, key: key, faceID: id) }
+                    // One seal that does not open is reported with its entry, not a stop for every entry after it.
+                    do {
+                        let key = try dataKey(tenant: tenant, in: db)
+                        template = try Self.guarded { try KeyVault.openTemplate(sealed, key: key, faceID: id) }
+                    } catch {
+                        unreadable = true
+                    }
                 }
                 return FaceChange(position: row["seq"], faceID: id, added: (row["op"] as Int64) == 1, tenant: tenant,
                                   mode: Mode(rawValue: row["mode"]) ?? .test, gallery: row["gallery"], subjectID: row["subject_id"],
-                                  template: template)
+                                  template: template, unreadable: unreadable)
             }
         }
     }
@@ -248,6 +257,8 @@ public struct FaceChange: Sendable {
     public let gallery: String
     public let subjectID: String?
     public let template: [Float]?
+    /// Its template is stored but did not open (a damaged row): not in the gallery, and reported.
+    public let unreadable: Bool
 }
 
 extension PostgresStore {
@@ -276,7 +287,8 @@ extension PostgresStore {
         let connections = PostgresConnections(address: adminAddress, limit: 1)
         defer { connections.close() }
         try? connections.with { connection in
-            _ = try? connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(target.database) WITH (FORCE)"),
+            let quoted = "\"" + target.database.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            _ = try? connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(quoted) WITH (FORCE)"),
                                       logger: Logger(label: "argus.store.postgres")).wait()
         }
     }
