@@ -60,9 +60,28 @@ public final class GalleryFollower: Sendable {
             total += changes.count
             if changes.count < 4096 { break }
         }
+        sweepRecentRemovals()
         lastCaughtUp.withLock { $0 = .now }
         applied.add(total, ordering: .relaxed)
         return total
+    }
+
+    /// Faces removed in the last minute, by tenant and mode. This node's own enrolment may add a
+    /// face to its gallery just after the follower applied that face's removal (committed on
+    /// another node in between): every pass removes such a face again, so it is searchable for a
+    /// second at most.
+    private let recentRemovals = Mutex<[(at: ContinuousClock.Instant, owner: Galleries.Owner, face: String)]>([])
+
+    private func sweepRecentRemovals() {
+        let now = ContinuousClock.now
+        let recent = recentRemovals.withLock { list -> [(at: ContinuousClock.Instant, owner: Galleries.Owner, face: String)] in
+            list.removeAll { now - $0.at > .seconds(60) }
+            return list
+        }
+        for (_, owner, face) in recent {
+            let index = galleries.index(owner)
+            if index.subject(ofFace: face) != nil { index.remove(faces: [face]) }
+        }
     }
 
     private func apply(_ changes: [FaceChange]) {
@@ -85,6 +104,9 @@ public final class GalleryFollower: Sendable {
                 }
             } else {
                 index.remove(faces: [change.faceID])
+                recentRemovals.withLock { list in
+                    if list.count < 100_000 { list.append((.now, Galleries.Owner(tenant: change.tenant, mode: change.mode), change.faceID)) }
+                }
             }
         }
     }
