@@ -39,7 +39,9 @@ let package = Package(
         .systemLibrary(name: "CArgusPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CArgusSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
         .target(name: "CArgusCodecs", dependencies: ["CArgusJPEG", "CArgusPNG"]),
-        .target(name: "CArgusKernels"),
+        // The convolution and search kernels are optimised in debug builds too: the tests run the
+        // real networks through them, which at -O0 is many times slower.
+        .target(name: "CArgusKernels", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
 
         .target(name: "ArgusImaging", dependencies: ["CArgusCodecs"], swiftSettings: strictness),
         .target(
@@ -50,7 +52,7 @@ let package = Package(
 
         .target(
             name: "ArgusNN",
-            dependencies: ["CArgusBLAS", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CArgusBLAS", "CArgusKernels", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness
         ),
         .target(

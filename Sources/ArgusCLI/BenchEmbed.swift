@@ -17,13 +17,16 @@ struct BenchEmbed: ParsableCommand {
     @Option(help: "Timed calls (the median is reported).") var repeats: Int = 7
     @Option(help: "Images per step inside a worker (a tuning knob).") var imagesPerStep: Int = 8
     @Option(parsing: .upToNextOption, help: "Chips to use (150x150 PNG/JPEG); default: synthetic chips.") var chip: [String] = []
-    @Flag(help: "Print where a single-threaded pass spends its time.") var profile = false
+    @Flag(help: "Print where a single-threaded pass spends its time, with GFLOP/s per convolution layer.") var profile = false
+    @Option(help: "With --profile: `direct` (the microkernels) or `blas` (im2col + sgemm, for comparison).")
+    var kernels: String = "direct"
     @Option(help: "Concurrent callers sharing the one network (each with --threads cores); reports throughput.")
     var callers: Int = 1
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         guard batch > 0, repeats > 0, (threads ?? 1) > 0, imagesPerStep > 0 else { throw ValidationError("values must be positive") }
+        guard ["direct", "blas"].contains(kernels) else { throw ValidationError("--kernels is direct or blas") }
     }
 
     struct Result: Encodable {
@@ -53,10 +56,9 @@ struct BenchEmbed: ParsableCommand {
         }
         let shape = Shape(n: batch, height: size, width: size, channels: 3)
         if profile {
-            let phases = try embedder.network.profile(tensor, shape: shape, imagesPerStep: imagesPerStep)
-            let total = phases.filter { $0.phase.hasPrefix("op ") }.reduce(0) { $0 + $1.ms }
-            print(String(format: "single-threaded pass, batch %d: %.1f ms (%.2f ms per chip)", batch, total, total / Double(batch)))
-            for p in phases { print(String(format: "  %-34@ %8.2f ms  %5.1f%%", p.phase, p.ms, 100 * p.ms / total)) }
+            let phases = try embedder.network.profile(tensor, shape: shape, imagesPerStep: imagesPerStep,
+                                                      mode: kernels == "blas" ? .blas : .fast)
+            ProfileTable.print(phases, batch: batch, kernels: kernels == "blas" ? "im2col + OpenBLAS sgemm" : embedder.network.kernels.rawValue)
             return
         }
         if callers > 1 {

@@ -49,6 +49,7 @@ extension FaceAnalysisError {
         switch self {
         case .modelMissing: return "model_missing"
         case .model: return "model_invalid"
+        case .kernels: return "kernels_unavailable"
         case .image: return "invalid_image"
         case .wrongChipSize: return "wrong_chip_size"
         case .network: return "network_error"

@@ -9,6 +9,8 @@ public enum FaceAnalysisError: Error, Equatable, Sendable, CustomStringConvertib
     /// A chip must be exactly `FaceEmbedder.chipSize` square.
     case wrongChipSize(width: Int, height: Int)
     case network(NetworkError)
+    /// `ARGUS_KERNELS` names an instruction set that does not exist or that this CPU cannot run.
+    case kernels(String)
     case noFace
     case multipleFaces(count: Int)
     /// The face failed the quality gate.
@@ -16,6 +18,7 @@ public enum FaceAnalysisError: Error, Equatable, Sendable, CustomStringConvertib
 
     public var description: String {
         switch self {
+        case .kernels(let why): return why
         case .modelMissing(let path): return "model file \(path) is missing: run `make models` (or set ARGUS_MODELS / --models)"
         case .model(let e): return e.description
         case .image(let e): return e.description
@@ -25,5 +28,12 @@ public enum FaceAnalysisError: Error, Equatable, Sendable, CustomStringConvertib
         case .multipleFaces(let n): return "\(n) faces found where one was expected"
         case .lowQuality(let reasons): return "face quality too low: " + reasons.map(\.rawValue).joined(separator: ", ")
         }
+    }
+}
+
+extension InstructionSet {
+    /// `configured()`, its refusal as a `FaceAnalysisError`.
+    static func checkedDefault() throws(FaceAnalysisError) -> InstructionSet {
+        do { return try configured() } catch { throw .kernels(error.description) }
     }
 }

@@ -28,7 +28,8 @@ public final class FaceDetector: Sendable {
     let scale: Int
     let offset: Int
 
-    public init(modelPath: String) throws(FaceAnalysisError) {
+    /// - Parameter kernels: the convolutions' instruction set (default: `ARGUS_KERNELS`, else the best this CPU runs).
+    public init(modelPath: String, kernels: InstructionSet? = nil) throws(FaceAnalysisError) {
         let file: DlibNetworkFile
         do {
             file = try DlibNetworkFile(contentsOf: modelPath, architecture: MMODArchitecture.layers)
@@ -39,7 +40,7 @@ public final class FaceDetector: Sendable {
               let padding = file.input.pyramidPadding, let outer = file.input.pyramidOuterPadding else {
             throw .model(.wrongArchitecture("expected a single-window MMOD detector on a tiled pyramid"))
         }
-        network = Network(operations: file.operations)
+        network = Network(operations: file.operations, kernels: kernels)
         mean = file.input.mean
         self.padding = padding
         outerPadding = outer
@@ -57,8 +58,10 @@ public final class FaceDetector: Sendable {
         (scale, offset) = (a, b)
     }
 
-    public convenience init(models: ModelDirectory) throws(FaceAnalysisError) {
-        try self.init(modelPath: try models.require(ModelDirectory.detectorFile))
+    public convenience init(models: ModelDirectory, kernels: InstructionSet? = nil) throws(FaceAnalysisError) {
+        let isa: InstructionSet
+        if let kernels { isa = kernels } else { isa = try InstructionSet.checkedDefault() }
+        try self.init(modelPath: try models.require(ModelDirectory.detectorFile), kernels: isa)
     }
 
     /// The pieces of one detection pass, for tests and diagnostics.

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+import ArgusNN
 import ArgusImaging
 @testable import ArgusFace
 
@@ -29,10 +30,12 @@ struct DetectorTests {
 
     static func sha256(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
 
-    @Test("golden images: upsampled pixels, pyramid layout, score map and boxes match dlib", .enabled(if: TestPaths.hasGolden))
-    func golden() throws {
+    @Test("golden images: upsampled pixels, pyramid layout, score map and boxes match dlib, on every instruction set",
+          .enabled(if: TestPaths.hasGolden), arguments: InstructionSet.allCases.filter(\.isSupported))
+    func golden(kernels: InstructionSet) throws {
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: TestPaths.golden.appendingPathComponent("golden.json")))
-        let detector = SharedModels.detector
+        let detector = try FaceDetector(models: TestPaths.models, kernels: kernels)
+        #expect(!golden.files.isEmpty)
         for (name, entry) in golden.files.sorted(by: { $0.key < $1.key }) {
             let image = try ImageDecoder().decode(fileAt: TestPaths.golden.appendingPathComponent(name).path)
             for run in entry.runs {

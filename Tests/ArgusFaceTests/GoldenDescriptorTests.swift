@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ArgusImaging
+import ArgusNN
 @testable import ArgusFace
 
 /// dlib's own descriptors for the chips in shared/tools/dlib_ref/golden.
@@ -20,18 +21,26 @@ struct GoldenDescriptorTests {
         return golden.files.keys.sorted().flatMap { golden.files[$0]!.runs.flatMap(\.faces) }
     }
 
-    @Test("every golden chip: cos ≥ 0.99999 and max |Δ| ≤ 1e-4, fast and reference kernels, single and batch",
+    @Test("every golden chip: cos ≥ 0.99999 and max |Δ| ≤ 1e-4, reference, BLAS and direct kernels on every instruction set, single and batch",
           .enabled(if: TestPaths.hasGolden))
     func golden() throws {
         let faces = try Self.faces()
         #expect(faces.count == 3)
         let chips = try faces.map { try ImageDecoder().decode(fileAt: TestPaths.golden.appendingPathComponent($0.chip_png).path) }
         let embedder = SharedModels.embedder
-        let batch = try embedder.descriptors(for: chips)
-        let reference = try embedder.descriptors(for: chips, mode: .reference, threads: 1)
+        var results: [(String, [[Float]])] = [
+            ("reference kernels", try embedder.descriptors(for: chips, mode: .reference, threads: 1)),
+            ("im2col + sgemm", try embedder.descriptors(for: chips, mode: .blas)),
+        ]
+        let sets = InstructionSet.allCases.filter(\.isSupported)
+        #expect(sets.count >= 2)
+        for isa in sets {
+            let direct = try FaceEmbedder(models: TestPaths.models, kernels: isa)
+            results.append(("\(isa.rawValue) batch", try direct.descriptors(for: chips)))
+            results.append(("\(isa.rawValue) single, 2 threads", try chips.map { try direct.descriptors(for: [$0], threads: 2)[0] }))
+        }
         for (i, face) in faces.enumerated() {
-            let single = try embedder.descriptor(for: chips[i])
-            for (label, d) in [("batch", batch[i]), ("single", single), ("reference kernels", reference[i])] {
+            for (label, d) in results.map({ ($0.0, $0.1[i]) }) {
                 #expect(d.count == 128)
                 let c = cosine(d, face.descriptor), m = maxAbsDifference(d, face.descriptor)
                 #expect(c >= 0.99999, "\(face.chip_png) \(label): cos \(c)")

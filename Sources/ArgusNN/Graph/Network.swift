@@ -4,17 +4,31 @@ import Dispatch
 /// A feed-forward network of `Operation`s, run on NHWC Float32 batches (layout: see `Shape`).
 ///
 /// Immutable and `Sendable`: one loaded network serves concurrent callers. Each call draws a
-/// `Workspace` from the pool; large batches are split across cores by image, each core running
-/// single-threaded BLAS on its share (measured faster here than OpenBLAS's own threading on
-/// these skinny GEMMs, see Benchmarks/).
+/// `Workspace` from the pool. Batches are split across cores by image, each core running its
+/// share single-threaded; a batch smaller than the cores splits each convolution's work instead.
+/// Convolutions run on the direct microkernels of `kernels` with weights packed here, once
+/// (`DirectConvolution`); `KernelMode.blas` runs them as im2col + single-threaded sgemm.
 public final class Network: Sendable {
     public let operations: [Operation]
     public let pool = WorkspacePool()
+    /// The instruction set the convolutions run on.
+    public let kernels: InstructionSet
+    /// Per operation: the packed convolution, where the direct kernel takes the layer.
+    private let direct: [DirectConvolution?]
 
-    /// - Parameter operations: forward order; affine and ReLU steps are fused where possible.
-    public init(operations: [Operation], fuse: Bool = true) {
+    /// - Parameters:
+    ///   - operations: forward order; affine and ReLU steps are fused where possible.
+    ///   - kernels: the microkernels' instruction set (default: `ARGUS_KERNELS`, else the best this CPU runs).
+    public init(operations: [Operation], fuse: Bool = true, kernels: InstructionSet? = nil) {
         BLASThreads.useSingleThreadedBLAS()
-        self.operations = fuse ? operations.fused() : operations
+        let ops = fuse ? operations.fused() : operations
+        let isa = kernels ?? InstructionSet.processDefault
+        self.operations = ops
+        self.kernels = isa
+        direct = ops.map { op in
+            guard case .convolution(let conv) = op else { return nil }
+            return DirectConvolution(conv, isa: isa)
+        }
     }
 
     /// The output shape for an input shape, checking every step.
@@ -97,28 +111,39 @@ public final class Network: Sendable {
         return (output, outShape)
     }
 
+    /// One phase of a profile: its time, and for convolution layers their speed.
+    public struct ProfilePhase: Sendable {
+        public let phase: String
+        public let ms: Double
+        /// GFLOP/s, for phases whose work is counted (the direct convolution layers).
+        public let gflops: Double?
+    }
+
     /// Milliseconds per phase for one single-threaded pass over the batch (a profile of the kernels).
-    public func profile(_ input: [Float], shape: Shape, imagesPerStep: Int = 8) throws(NetworkError) -> [(phase: String, ms: Double)] {
+    public func profile(_ input: [Float], shape: Shape, imagesPerStep: Int = 8, mode: KernelMode = .fast) throws(NetworkError) -> [ProfilePhase] {
         guard input.count == shape.count else { throw .inputCount(expected: shape.count, got: input.count) }
         let outShape = try outputShape(for: shape)
         let workspace = Workspace()
         var output = [Float](repeating: 0, count: outShape.count)
         for pass in 0..<2 {  // the first pass sizes the buffers
             workspace.profile = pass == 0 ? nil : [:]
+            workspace.flops = [:]
             input.withUnsafeBufferPointer { src in
                 output.withUnsafeMutableBufferPointer { dst in
                     var n0 = 0
                     while n0 < shape.n {
                         var part = shape
                         part.n = min(imagesPerStep, shape.n - n0)
-                        run(src.baseAddress! + n0 * shape.countPerImage, shape: part, workspace: workspace, mode: .fast,
+                        run(src.baseAddress! + n0 * shape.countPerImage, shape: part, workspace: workspace, mode: mode,
                             intraOpWorkers: 1, into: dst.baseAddress! + n0 * outShape.countPerImage)
                         n0 += part.n
                     }
                 }
             }
         }
-        return (workspace.profile ?? [:]).map { (phase: $0.key, ms: Double($0.value) / 1e6) }.sorted { $0.ms > $1.ms }
+        return (workspace.profile ?? [:]).map { phase, ns in
+            ProfilePhase(phase: phase, ms: Double(ns) / 1e6, gflops: workspace.flops[phase].map { $0 / Double(max(ns, 1)) })
+        }.sorted { $0.ms > $1.ms }
     }
 
     /// One pass over `shape.n` images on the calling thread. Shapes were checked by the caller.
@@ -131,7 +156,12 @@ public final class Network: Sendable {
         var saved: [Int: (slot: Int, shape: Shape)] = [:]
         var savedShapes: [Int: Shape] = [:]
 
+        var fusedAdd = false
         for (index, op) in operations.enumerated() {
+            if fusedAdd {  // the residual add the previous convolution's store already did
+                fusedAdd = false
+                continue
+            }
             // Shapes were validated up front, so this cannot throw here.
             guard let outShape = try? Self.step(op, step: index, input: currentShape, saved: &savedShapes) else {
                 preconditionFailure("shape checked before the pass")
@@ -147,8 +177,31 @@ public final class Network: Sendable {
             case .convolution(let conv):
                 let out = workspace.acquire(outShape.count)
                 let x = workspace.pointer(current), y = workspace.pointer(out)
+                if mode == .fast, let packed = direct[index] {
+                    // A residual add of a same-shaped saved tensor right after is done in the store.
+                    var residual: UnsafePointer<Float>?, relu = false
+                    if index + 1 < operations.count, case .addSaved(let id, let addReLU) = operations[index + 1],
+                       !conv.fusedReLU, let s = saved[id], s.shape == outShape, s.slot != current {
+                        residual = UnsafePointer(workspace.pointer(s.slot))
+                        relu = addReLU
+                        fusedAdd = true
+                    }
+                    let t0 = workspace.profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+                    packed.run(input: x, inShape: currentShape, output: y, outShape: outShape, residual: residual, relu: relu,
+                               workers: intraOpWorkers, workspace: workspace)
+                    if workspace.profile != nil {
+                        let label = "conv \(conv.kernelHeight)x\(conv.kernelWidth)/\(conv.strideY) C\(conv.inChannels)→\(conv.filters) "
+                            + "\(outShape.height)×\(outShape.width)\(fusedAdd ? " +add" : "")"
+                        workspace.profile?[label, default: 0] += DispatchTime.now().uptimeNanoseconds - t0
+                        workspace.flops[label, default: 0] += Double(conv.flopsPerOutputPixel * outShape.n * outShape.pixelsPerImage)
+                    }
+                    workspace.release(current)
+                    current = out
+                    if fusedAdd { currentShape = outShape; continue }
+                    break
+                }
                 switch mode {
-                case .fast:
+                case .fast, .blas:
                     let scratch = workspace.scratch(atLeast: ConvolutionKernels.scratchCount(conv, outShape: outShape,
                                                                                            workers: intraOpWorkers))
                     ConvolutionKernels.fast(conv, input: x, inShape: currentShape, output: y, outShape: outShape, scratch: scratch,

@@ -21,6 +21,8 @@ public final class Workspace: @unchecked Sendable {
 
     /// When set, kernels add the nanoseconds they spend per phase (for `argus bench embed --profile`).
     public var profile: [String: UInt64]?
+    /// Floating-point operations per profiled phase, for GFLOP/s.
+    public var flops: [String: Double] = [:]
 
     public init() {}
 

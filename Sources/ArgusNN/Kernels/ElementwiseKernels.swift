@@ -47,7 +47,7 @@ enum ElementwiseKernels {
                                mode: KernelMode) {
         fc.weights.withUnsafeBufferPointer { w in
             switch mode {
-            case .fast:
+            case .fast, .blas:
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(fc.outputs), Int32(fc.inputs), 1,
                             input, Int32(fc.inputs), w.baseAddress, Int32(fc.outputs), 0, output, Int32(fc.outputs))
             case .reference:

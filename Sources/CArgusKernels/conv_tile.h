@@ -1,0 +1,152 @@
+// The microkernel and driver of argus_conv.h, written once over a vector type and included by
+// conv.c once per instruction set. Before including, define:
+//   CONV_NAME(x)   the name of x for this instruction set (e.g. x##_avx2)
+//   CONV_VL        lanes per vector (4, 8 or 16)
+//   CONV_MR        output pixels per tile
+//   CONV_TARGET    the function attribute selecting the instruction set (may be empty)
+// Each tile accumulates MR × 2 vectors; every (pixel, filter) sum runs over the taps in (u, v)
+// order and the channels in order, the same order whatever the instruction set or thread split.
+
+#define CONV_NR (2 * CONV_VL)
+
+typedef float CONV_NAME(vf) __attribute__((vector_size(CONV_VL * 4), aligned(4)));
+
+CONV_TARGET
+static inline void CONV_NAME(tile)(int64_t taps, int64_t channels, const float *const *ptrs, const float *w,
+                                   const float *bias, float *out, int64_t ldo, int64_t pixels, int64_t lanes,
+                                   const float *residual, int relu) {
+    typedef CONV_NAME(vf) vf;
+    const vf b0 = *(const vf *)bias, b1 = *(const vf *)(bias + CONV_VL);
+    vf acc0[CONV_MR], acc1[CONV_MR];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < CONV_MR; i++) { acc0[i] = b0; acc1[i] = b1; }
+    for (int64_t t = 0; t < taps; t++) {
+        const float *a[CONV_MR];
+#pragma clang loop unroll(full)
+        for (int i = 0; i < CONV_MR; i++) a[i] = ptrs[t * CONV_MR + i];
+#pragma clang loop unroll_count(4)
+        for (int64_t k = 0; k < channels; k++) {
+            const vf w0 = *(const vf *)w, w1 = *(const vf *)(w + CONV_VL);
+            w += CONV_NR;
+#pragma clang loop unroll(full)
+            for (int i = 0; i < CONV_MR; i++) {
+                const float x = a[i][k];
+                acc0[i] += x * w0;
+                acc1[i] += x * w1;
+            }
+        }
+    }
+    const vf zero = {0};
+    // Loops over the tile's pixels are unrolled with a test, so that the accumulators stay in registers.
+    if (lanes == CONV_NR) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < CONV_MR; i++) {
+            if (i >= pixels) break;
+            vf r0 = acc0[i], r1 = acc1[i];
+            if (residual) {
+                r0 += *(const vf *)(residual + i * ldo);
+                r1 += *(const vf *)(residual + i * ldo + CONV_VL);
+            }
+            if (relu) {
+                r0 = __builtin_elementwise_max(r0, zero);
+                r1 = __builtin_elementwise_max(r1, zero);
+            }
+            *(vf *)(out + i * ldo) = r0;
+            *(vf *)(out + i * ldo + CONV_VL) = r1;
+        }
+    } else {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < CONV_MR; i++) {
+            if (i >= pixels) break;
+            float v[CONV_NR];
+            *(vf *)v = acc0[i];
+            *(vf *)(v + CONV_VL) = acc1[i];
+            for (int64_t l = 0; l < lanes; l++) {
+                float r = v[l];
+                if (residual) r += residual[i * ldo + l];
+                if (relu) r = r > 0 ? r : 0;
+                out[i * ldo + l] = r;
+            }
+        }
+    }
+}
+
+/// Fills the pointer table of the chunk's tiles: [tile][tap][pixel in tile], in one of three forms
+/// (`argus_conv_form`): a pointer per tap (u, v) to C channels; a pointer per kernel row u to its
+/// kw·C contiguous values (no horizontal padding: every row lies inside the image); or, for layers
+/// with few channels and horizontal padding, each pixel's K inputs gathered into a row of `columns`.
+CONV_TARGET
+static void CONV_NAME(table)(const argus_conv_shape *s, const float *input, int64_t p0, int64_t count,
+                             const float **ptrs, float *columns) {
+    const int form = argus_conv_form(s);
+    const int64_t taps = (int64_t)s->kh * s->kw, c = s->in_c, k = taps * c;
+    const int64_t ow = s->out_w, plane = (int64_t)s->out_h * s->out_w;
+    const int64_t padded = (count + CONV_MR - 1) / CONV_MR * CONV_MR;
+    const int64_t tableTaps = argus_conv_table_taps(s);
+    for (int64_t q = 0; q < padded; q++) {
+        const float **row = ptrs + (q / CONV_MR) * tableTaps * CONV_MR + q % CONV_MR;
+        if (q >= count) {
+            for (int64_t t = 0; t < tableTaps; t++) row[t * CONV_MR] = argus_conv_zeros;
+            continue;
+        }
+        const int64_t p = p0 + q, n = p / plane, r = p % plane, oy = r / ow, ox = r % ow;
+        const float *image = input + n * (int64_t)s->in_h * s->in_w * c;
+        if (form == ARGUS_CONV_FORM_ROWS) {
+            const int64_t ix = ox * s->stride_x;
+            for (int64_t u = 0; u < s->kh; u++) {
+                const int64_t iy = oy * s->stride_y - s->pad_y + u;
+                row[u * CONV_MR] = iy >= 0 && iy < s->in_h ? image + (iy * s->in_w + ix) * c : argus_conv_zeros;
+            }
+            continue;
+        }
+        float *col = form == ARGUS_CONV_FORM_GATHER ? columns + q * k : NULL;
+        for (int64_t u = 0; u < s->kh; u++) {
+            const int64_t iy = oy * s->stride_y - s->pad_y + u;
+            for (int64_t v = 0; v < s->kw; v++) {
+                const int64_t ix = ox * s->stride_x - s->pad_x + v;
+                const int inside = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
+                const float *src = inside ? image + (iy * s->in_w + ix) * c : argus_conv_zeros;
+                if (col) {
+                    for (int64_t j = 0; j < c; j++) col[j] = src[j];
+                    col += c;
+                } else {
+                    row[(u * s->kw + v) * CONV_MR] = src;
+                }
+            }
+        }
+        if (col) row[0] = columns + q * k;
+    }
+}
+
+CONV_TARGET
+static void CONV_NAME(run)(const argus_conv_shape *s, const float *packed, const float *input, int64_t images,
+                           float *output, const float *residual, int64_t chunk, int64_t begin, int64_t end,
+                           void *scratch) {
+    const int64_t taps = (int64_t)s->kh * s->kw, c = s->in_c, k = taps * c, f = s->filters;
+    const int64_t tiles = (f + CONV_NR - 1) / CONV_NR;
+    const int64_t pixels = images * s->out_h * s->out_w;
+    const int64_t tableTaps = argus_conv_table_taps(s), tableChannels = k / tableTaps;
+    const int64_t padded = (chunk + CONV_MR - 1) / CONV_MR * CONV_MR;
+    const float **ptrs = (const float **)scratch;
+    float *columns = argus_conv_form(s) == ARGUS_CONV_FORM_GATHER ? (float *)((char *)scratch + argus_conv_table_bytes(padded, tableTaps)) : NULL;
+    const float *bias = packed, *weights = packed + tiles * CONV_NR;
+    int64_t current = -1;
+    for (int64_t item = begin; item < end; item++) {
+        const int64_t ch = item / tiles, tile = item % tiles;
+        const int64_t p0 = ch * chunk, count = pixels - p0 < chunk ? pixels - p0 : chunk;
+        if (ch != current) {
+            CONV_NAME(table)(s, input, p0, count, ptrs, columns);
+            current = ch;
+        }
+        const int64_t lanes = f - tile * CONV_NR < CONV_NR ? f - tile * CONV_NR : CONV_NR;
+        const float *w = weights + tile * k * CONV_NR;
+        for (int64_t q = 0; q < count; q += CONV_MR) {
+            const int64_t n = count - q < CONV_MR ? count - q : CONV_MR;
+            const int64_t offset = (p0 + q) * f + tile * CONV_NR;
+            CONV_NAME(tile)(tableTaps, tableChannels, ptrs + (q / CONV_MR) * tableTaps * CONV_MR, w, bias + tile * CONV_NR,
+                            output + offset, f, n, lanes, residual ? residual + offset : NULL, s->relu);
+        }
+    }
+}
+
+#undef CONV_NR

@@ -1,0 +1,97 @@
+import Testing
+@testable import ArgusNN
+
+/// The direct microkernels of every instruction set this CPU runs, against the reference loop, on
+/// every convolution shape the two networks use (channels, filters, kernel, stride and padding as in
+/// the models; spatial sizes chosen so that tiles and chunks end in partial tiles).
+@Suite("Direct convolution kernels vs the reference")
+struct DirectConvolutionTests {
+    struct Layer: CustomTestStringConvertible, Sendable {
+        var c, f, k, stride, pad, h, w, n: Int
+        var net: String
+        var testDescription: String { "\(net) C\(c)→\(f) \(k)×\(k)/\(stride) p\(pad) on \(n)×\(h)×\(w)" }
+    }
+
+    static let layers: [Layer] = [
+        // ResNet (dlib_face_recognition_resnet_model_v1): 150×150 chips.
+        Layer(c: 3, f: 32, k: 7, stride: 2, pad: 0, h: 150, w: 150, n: 1, net: "resnet"),
+        Layer(c: 32, f: 32, k: 3, stride: 1, pad: 1, h: 35, w: 35, n: 2, net: "resnet"),
+        Layer(c: 32, f: 64, k: 3, stride: 2, pad: 0, h: 35, w: 35, n: 2, net: "resnet"),
+        Layer(c: 64, f: 64, k: 3, stride: 1, pad: 1, h: 17, w: 17, n: 2, net: "resnet"),
+        Layer(c: 64, f: 128, k: 3, stride: 2, pad: 0, h: 17, w: 17, n: 2, net: "resnet"),
+        Layer(c: 128, f: 128, k: 3, stride: 1, pad: 1, h: 8, w: 8, n: 3, net: "resnet"),
+        Layer(c: 128, f: 256, k: 3, stride: 2, pad: 0, h: 8, w: 8, n: 3, net: "resnet"),
+        Layer(c: 256, f: 256, k: 3, stride: 1, pad: 1, h: 3, w: 3, n: 3, net: "resnet"),
+        Layer(c: 256, f: 256, k: 3, stride: 2, pad: 0, h: 3, w: 3, n: 3, net: "resnet"),
+        Layer(c: 256, f: 256, k: 3, stride: 1, pad: 1, h: 1, w: 1, n: 5, net: "resnet"),
+        // MMOD detector: any image size; the front downsamples by 2 three times.
+        Layer(c: 3, f: 16, k: 5, stride: 2, pad: 0, h: 61, w: 47, n: 1, net: "mmod"),
+        Layer(c: 16, f: 32, k: 5, stride: 2, pad: 0, h: 29, w: 22, n: 1, net: "mmod"),
+        Layer(c: 32, f: 32, k: 5, stride: 2, pad: 0, h: 25, w: 19, n: 1, net: "mmod"),
+        Layer(c: 32, f: 45, k: 5, stride: 1, pad: 2, h: 13, w: 11, n: 1, net: "mmod"),
+        Layer(c: 45, f: 45, k: 5, stride: 1, pad: 2, h: 13, w: 11, n: 1, net: "mmod"),
+        // A layer with few channels and horizontal padding takes the gathered-row form.
+        Layer(c: 3, f: 20, k: 3, stride: 1, pad: 1, h: 9, w: 10, n: 2, net: "other"),
+    ]
+
+    static var instructionSets: [InstructionSet] { InstructionSet.allCases.filter(\.isSupported) }
+
+    @Test("every layer shape, every instruction set this CPU runs", arguments: layers)
+    func layer(_ t: Layer) throws {
+        var rng = TestRandom(state: UInt64(t.c * 7919 + t.f * 31 + t.k))
+        var conv = Convolution(filters: t.f, inChannels: t.c, kernelHeight: t.k, kernelWidth: t.k, strideY: t.stride,
+                               strideX: t.stride, padY: t.pad, padX: t.pad, oihw: rng.floats(t.f * t.c * t.k * t.k),
+                               bias: rng.floats(t.f))
+        conv.fuseReLU()
+        let shape = Shape(n: t.n, height: t.h, width: t.w, channels: t.c)
+        let input = rng.floats(shape.count)
+        let reference = try Network(operations: [.convolution(conv)], fuse: false).forward(input, shape: shape, mode: .reference, threads: 1)
+        #expect(reference.values.contains { $0 > 0 } && reference.values.contains { $0 == 0 })
+        #expect(!Self.instructionSets.isEmpty)
+        for isa in Self.instructionSets {
+            let net = Network(operations: [.convolution(conv)], fuse: false, kernels: isa)
+            for threads in [1, 2] {
+                let fast = try net.forward(input, shape: shape, threads: threads)
+                #expect(fast.shape == reference.shape)
+                #expect(nmse(fast.values, reference.values) < 1e-12, "\(isa.rawValue), \(threads) threads")
+            }
+        }
+    }
+
+    @Test("a residual add and ReLU folded into the convolution's store")
+    func residualInStore() throws {
+        var rng = TestRandom(state: 7)
+        func conv(_ c: Int, _ f: Int) -> Convolution {
+            Convolution(filters: f, inChannels: c, kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1, padY: 1, padX: 1,
+                        oihw: rng.floats(f * c * 9), bias: rng.floats(f))
+        }
+        // dlib's residual block: tag1, con, bn, relu, con, bn, add_prev1, relu.
+        let ops: [Operation] = [
+            .convolution(conv(8, 24)), .relu, .tag(1),
+            .convolution(conv(24, 24)), .affine(scale: rng.floats(24), shift: rng.floats(24)), .relu,
+            .convolution(conv(24, 24)), .affine(scale: rng.floats(24), shift: rng.floats(24)), .addSaved(1, relu: true),
+        ]
+        let shape = Shape(n: 3, height: 7, width: 9, channels: 8)
+        let input = rng.floats(shape.count)
+        let reference = try Network(operations: ops, fuse: false).forward(input, shape: shape, mode: .reference, threads: 1).values
+        #expect(reference.contains { $0 > 0 } && reference.contains { $0 == 0 })
+        for isa in Self.instructionSets {
+            let net = Network(operations: ops, kernels: isa)
+            for threads in [1, 2] {
+                let fast = try net.forward(input, shape: shape, threads: threads, imagesPerStep: 2).values
+                #expect(nmse(fast, reference) < 1e-12, "\(isa.rawValue), \(threads) threads")
+            }
+        }
+    }
+
+    @Test("ARGUS_KERNELS names are the instruction sets; the best is supported")
+    func selection() {
+        #expect(InstructionSet.best.isSupported)
+        #expect(InstructionSet.portable.isSupported)
+        #expect(InstructionSet(rawValue: "avx2") == .avx2 && InstructionSet(rawValue: "avx512") == .avx512)
+        if !InstructionSet.avx512.isSupported {
+            // Logged so a run on an AVX-512 machine and one without can be told apart.
+            print("DirectConvolutionTests: this CPU has no AVX-512; its 16-lane tiling ran as wide16-avx2")
+        }
+    }
+}
