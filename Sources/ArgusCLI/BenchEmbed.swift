@@ -57,8 +57,9 @@ struct BenchEmbed: ParsableCommand {
         let shape = Shape(n: batch, height: size, width: size, channels: 3)
         if profile {
             let phases = try embedder.network.profile(tensor, shape: shape, imagesPerStep: imagesPerStep,
-                                                      mode: kernels == "blas" ? .blas : .fast)
-            ProfileTable.print(phases, batch: batch, kernels: kernels == "blas" ? "im2col + OpenBLAS sgemm" : embedder.network.kernels.rawValue)
+                                                      mode: kernels == "blas" ? .blas : .fast, threads: threads ?? 1)
+            ProfileTable.print(phases, batch: batch, kernels: kernels == "blas" ? "im2col + OpenBLAS sgemm" : embedder.network.kernels.rawValue,
+                               threads: threads ?? 1)
             return
         }
         if callers > 1 {

@@ -5,6 +5,8 @@
 // Zeros a padded position (or a tile's missing pixel) reads: as many as the longest run a
 // microkernel reads from one pointer (C channels, or K gathered values).
 #define ARGUS_CONV_ZEROS 8192
+// Kernels up to this many taps get the table's fast path for windows inside the image.
+#define ARGUS_CONV_MAX_TAPS 64
 static const float argus_conv_zeros[ARGUS_CONV_ZEROS] __attribute__((aligned(64))) = {0};
 
 // How the microkernel reaches a pixel's inputs (see `table` in conv_tile.h).
@@ -26,6 +28,12 @@ static inline int64_t argus_conv_table_taps(const argus_conv_shape *s) {
 
 static inline size_t argus_conv_table_bytes(int64_t padded, int64_t taps) {
     return ((size_t)(padded * taps) * sizeof(float *) + 63) / 64 * 64;
+}
+
+// A plane row: the padded input row plus room for the last block of 4 vectors of 16 lanes to
+// read past its end (zeros).
+static inline int64_t argus_conv_plane_width(const argus_conv_shape *s) {
+    return ((int64_t)s->in_w + 2 * s->pad_x + 64 + 15) / 16 * 16;
 }
 
 #define CONV_NAME(x) x##_portable
@@ -133,23 +141,28 @@ void argus_conv_pack(const argus_conv_shape *s, argus_conv_isa isa, const float 
 }
 
 // A chunk's inputs (≈ pixels · C · stride², or its gathered rows) are sized to stay in the L2
-// cache while each filter tile's weights stream over them; with several threads, chunks are
-// made small enough for every thread to get about four items.
+// cache while each filter tile's weights stream over them. With several threads the pixels are
+// cut into equal chunks, enough for every thread to get about four items and for the items to
+// divide evenly among the threads (each thread takes one contiguous range of items).
 int64_t argus_conv_chunk(const argus_conv_shape *s, argus_conv_isa isa, int64_t images, int64_t workers) {
     const int64_t mr = argus_conv_tile_pixels(isa);
     const int64_t k = (int64_t)s->kh * s->kw * s->in_c;
     const int64_t perPixel = argus_conv_form(s) == ARGUS_CONV_FORM_GATHER ? k * 4 : (int64_t)s->in_c * 4 * s->stride_y * s->stride_x;
-    int64_t chunk = (128 * 1024) / (perPixel > 0 ? perPixel : 1);
-    if (chunk > 2048) chunk = 2048;
-    chunk = chunk / mr * mr;
-    if (chunk < 4 * mr) chunk = 4 * mr;
+    int64_t most = (128 * 1024) / (perPixel > 0 ? perPixel : 1);
+    if (most > 2048) most = 2048;
+    most = most / mr * mr;
+    if (most < 4 * mr) most = 4 * mr;
     const int64_t pixels = images * s->out_h * s->out_w;
+    const int64_t tiles = (s->filters + argus_conv_tile_filters(isa) - 1) / argus_conv_tile_filters(isa);
+    const int64_t tilesOfPixels = (pixels + mr - 1) / mr;
+    int64_t chunks = (pixels + most - 1) / most;
     if (workers > 1) {
-        const int64_t nr = argus_conv_tile_filters(isa), tiles = (s->filters + nr - 1) / nr;
-        while (chunk > mr && ((pixels + chunk - 1) / chunk) * tiles < 4 * workers) chunk = (chunk / 2 + mr - 1) / mr * mr;
+        while (chunks * tiles < 4 * workers && chunks < tilesOfPixels) chunks++;
+        while ((chunks * tiles) % workers != 0 && chunks < tilesOfPixels) chunks++;
     }
-    const int64_t all = (pixels + mr - 1) / mr * mr;
-    return chunk < all ? chunk : (all > 0 ? all : mr);
+    if (chunks < 1) chunks = 1;
+    const int64_t chunk = ((pixels + chunks - 1) / chunks + mr - 1) / mr * mr;
+    return chunk > 0 ? chunk : mr;
 }
 
 int64_t argus_conv_items(const argus_conv_shape *s, argus_conv_isa isa, int64_t images, int64_t chunk) {
@@ -183,4 +196,89 @@ void argus_conv_run(const argus_conv_shape *s, argus_conv_isa isa, const float *
     default:
         run_portable(s, packed, input, images, output, residual, chunk, item_begin, item_end, scratch);
     }
+}
+
+typedef struct {
+    const argus_conv_shape *shape;
+    argus_conv_isa isa;
+    const float *packed, *input, *residual;
+    float *output;
+    int64_t images, chunk, items;
+    char *scratch;
+    size_t stride;
+} argus_conv_job;
+
+static void argus_conv_part(void *context, int64_t part, int64_t parts) {
+    const argus_conv_job *job = context;
+    const int64_t begin = job->items * part / parts, end = job->items * (part + 1) / parts;
+    argus_conv_run(job->shape, job->isa, job->packed, job->input, job->images, job->output, job->residual, job->chunk,
+                   begin, end, job->scratch + (size_t)part * job->stride);
+}
+
+void argus_conv_run_pool(argus_pool *pool, const argus_conv_shape *s, argus_conv_isa isa, const float *packed,
+                         const float *input, int64_t images, float *output, const float *residual, int64_t chunk,
+                         int64_t parts, void *scratch, size_t scratch_stride) {
+    argus_conv_job job = {s, isa, packed, input, residual, output, images, chunk, argus_conv_items(s, isa, images, chunk),
+                          scratch, scratch_stride};
+    argus_pool_run(pool, argus_conv_part, &job, parts);
+}
+
+int argus_conv_single_supported(const argus_conv_shape *s) {
+    return s->filters == 1 && s->stride_x == 1 && s->stride_y == 1 && s->in_c > 0 && s->kh > 0 && s->kw > 0 &&
+           s->out_w == s->in_w + 2 * s->pad_x - s->kw + 1 && s->out_h == s->in_h + 2 * s->pad_y - s->kh + 1;
+}
+
+size_t argus_conv_single_planes_count(const argus_conv_shape *s, int64_t images) {
+    return (size_t)images * (size_t)s->in_c * (size_t)(s->in_h + 2 * s->pad_y) * (size_t)argus_conv_plane_width(s);
+}
+
+void argus_conv_single_pack(const argus_conv_shape *s, const float *kf, float *weights) {
+    const int64_t c = s->in_c, taps = (int64_t)s->kh * s->kw;
+    for (int64_t ch = 0; ch < c; ch++)
+        for (int64_t t = 0; t < taps; t++) weights[ch * taps + t] = kf[t * c + ch];
+}
+
+typedef struct {
+    const argus_conv_shape *shape;
+    argus_conv_isa isa;
+    const float *weights, *input;
+    float bias;
+    float *planes, *output;
+    int64_t rows;
+    int phase;
+} argus_conv_single_job;
+
+static void argus_conv_single_part(void *context, int64_t part, int64_t parts) {
+    const argus_conv_single_job *job = context;
+    const int64_t begin = job->rows * part / parts, end = job->rows * (part + 1) / parts;
+    const argus_conv_shape *s = job->shape;
+    switch (job->isa) {
+#if defined(__x86_64__)
+    case ARGUS_CONV_AVX2:
+        if (job->phase == 0) planes_avx2(s, job->input, begin, end, job->planes);
+        else single_avx2(s, job->weights, job->bias, job->planes, job->output, begin, end);
+        return;
+    case ARGUS_CONV_WIDE16_AVX2:
+        if (job->phase == 0) planes_wide16(s, job->input, begin, end, job->planes);
+        else single_wide16(s, job->weights, job->bias, job->planes, job->output, begin, end);
+        return;
+    case ARGUS_CONV_AVX512:
+        if (job->phase == 0) planes_avx512(s, job->input, begin, end, job->planes);
+        else single_avx512(s, job->weights, job->bias, job->planes, job->output, begin, end);
+        return;
+#endif
+    default:
+        if (job->phase == 0) planes_portable(s, job->input, begin, end, job->planes);
+        else single_portable(s, job->weights, job->bias, job->planes, job->output, begin, end);
+    }
+}
+
+void argus_conv_single_run(argus_pool *pool, const argus_conv_shape *s, argus_conv_isa isa, const float *weights, float bias,
+                           const float *input, int64_t images, float *output, float *planes, int64_t parts) {
+    argus_conv_single_job job = {s, isa, weights, input, bias, planes, output,
+                                 images * (s->in_h + 2 * (int64_t)s->pad_y), 0};
+    argus_pool_run(pool, argus_conv_single_part, &job, parts);
+    job.phase = 1;
+    job.rows = images * s->out_h;
+    argus_pool_run(pool, argus_conv_single_part, &job, parts);
 }

@@ -80,30 +80,47 @@ static void CONV_NAME(table)(const argus_conv_shape *s, const float *input, int6
                              const float **ptrs, float *columns) {
     const int form = argus_conv_form(s);
     const int64_t taps = (int64_t)s->kh * s->kw, c = s->in_c, k = taps * c;
-    const int64_t ow = s->out_w, plane = (int64_t)s->out_h * s->out_w;
+    const int64_t ow = s->out_w, oh = s->out_h;
     const int64_t padded = (count + CONV_MR - 1) / CONV_MR * CONV_MR;
     const int64_t tableTaps = argus_conv_table_taps(s);
+    // Offsets of the taps from a pixel's window origin, for windows wholly inside the image.
+    int64_t offsets[ARGUS_CONV_MAX_TAPS];
+    const int fast = form == ARGUS_CONV_FORM_TAPS && taps <= ARGUS_CONV_MAX_TAPS;
+    if (fast) {
+        for (int64_t u = 0; u < s->kh; u++)
+            for (int64_t v = 0; v < s->kw; v++) offsets[u * s->kw + v] = (u * s->in_w + v) * c;
+    }
+    // The first pixel's position, then stepped along (no division per pixel).
+    int64_t n = p0 / (oh * ow), oy = (p0 % (oh * ow)) / ow, ox = p0 % ow;
     for (int64_t q = 0; q < padded; q++) {
         const float **row = ptrs + (q / CONV_MR) * tableTaps * CONV_MR + q % CONV_MR;
         if (q >= count) {
             for (int64_t t = 0; t < tableTaps; t++) row[t * CONV_MR] = argus_conv_zeros;
             continue;
         }
-        const int64_t p = p0 + q, n = p / plane, r = p % plane, oy = r / ow, ox = r % ow;
+        if (q > 0 && ++ox == ow) {
+            ox = 0;
+            if (++oy == oh) { oy = 0; n++; }
+        }
         const float *image = input + n * (int64_t)s->in_h * s->in_w * c;
+        const int64_t y0 = oy * s->stride_y - s->pad_y, x0 = ox * s->stride_x - s->pad_x;
         if (form == ARGUS_CONV_FORM_ROWS) {
-            const int64_t ix = ox * s->stride_x;
             for (int64_t u = 0; u < s->kh; u++) {
-                const int64_t iy = oy * s->stride_y - s->pad_y + u;
-                row[u * CONV_MR] = iy >= 0 && iy < s->in_h ? image + (iy * s->in_w + ix) * c : argus_conv_zeros;
+                const int64_t iy = y0 + u;
+                row[u * CONV_MR] = iy >= 0 && iy < s->in_h ? image + (iy * s->in_w + x0) * c : argus_conv_zeros;
             }
+            continue;
+        }
+        if (fast && y0 >= 0 && x0 >= 0 && y0 + s->kh <= s->in_h && x0 + s->kw <= s->in_w) {
+            const float *origin = image + (y0 * s->in_w + x0) * c;
+            for (int64_t t = 0; t < taps; t++) row[t * CONV_MR] = origin + offsets[t];
             continue;
         }
         float *col = form == ARGUS_CONV_FORM_GATHER ? columns + q * k : NULL;
         for (int64_t u = 0; u < s->kh; u++) {
-            const int64_t iy = oy * s->stride_y - s->pad_y + u;
+            const int64_t iy = y0 + u;
             for (int64_t v = 0; v < s->kw; v++) {
-                const int64_t ix = ox * s->stride_x - s->pad_x + v;
+                const int64_t ix = x0 + v;
                 const int inside = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
                 const float *src = inside ? image + (iy * s->in_w + ix) * c : argus_conv_zeros;
                 if (col) {
@@ -145,6 +162,70 @@ static void CONV_NAME(run)(const argus_conv_shape *s, const float *packed, const
             const int64_t offset = (p0 + q) * f + tile * CONV_NR;
             CONV_NAME(tile)(tableTaps, tableChannels, ptrs + (q / CONV_MR) * tableTaps * CONV_MR, w, bias + tile * CONV_NR,
                             output + offset, f, n, lanes, residual ? residual + offset : NULL, s->relu);
+        }
+    }
+}
+
+/// Single-filter, stride-1 layers (the detector's 9×9 score layer) vectorise over output pixels
+/// instead of filters: the input is first laid out as zero-padded planes, one per channel
+/// (`planes`), then each output row accumulates, per channel and tap, a weight times a run of the
+/// plane's row (`single`).
+CONV_TARGET
+static void CONV_NAME(planes)(const argus_conv_shape *s, const float *input, int64_t rowBegin, int64_t rowEnd, float *planes) {
+    const int64_t c = s->in_c, hp = s->in_h + 2 * (int64_t)s->pad_y, wp = argus_conv_plane_width(s);
+    for (int64_t row = rowBegin; row < rowEnd; row++) {  // rows of the padded planes, all images
+        const int64_t n = row / hp, y = row % hp - s->pad_y;
+        float *dst = planes + (n * c * hp + row % hp) * wp;
+        if (y < 0 || y >= s->in_h) {
+            for (int64_t ch = 0; ch < c; ch++) memset(dst + ch * hp * wp, 0, (size_t)wp * sizeof(float));
+            continue;
+        }
+        const float *src = input + ((n * s->in_h + y) * (int64_t)s->in_w) * c;
+        for (int64_t ch = 0; ch < c; ch++) {
+            float *d = dst + ch * hp * wp;
+            memset(d, 0, (size_t)s->pad_x * sizeof(float));
+            for (int64_t x = 0; x < s->in_w; x++) d[s->pad_x + x] = src[x * c + ch];
+            memset(d + s->pad_x + s->in_w, 0, (size_t)(wp - s->pad_x - s->in_w) * sizeof(float));
+        }
+    }
+}
+
+CONV_TARGET
+static void CONV_NAME(single)(const argus_conv_shape *s, const float *weights, float bias, const float *planes,
+                              float *output, int64_t rowBegin, int64_t rowEnd) {
+    typedef CONV_NAME(vf) vf;
+    enum { B = 4 };  // vectors of output pixels per block
+    const int64_t c = s->in_c, hp = s->in_h + 2 * (int64_t)s->pad_y, wp = argus_conv_plane_width(s);
+    const int64_t kh = s->kh, kw = s->kw, ow = s->out_w;
+    const vf zero = {0};
+    for (int64_t row = rowBegin; row < rowEnd; row++) {  // output rows, all images
+        const int64_t n = row / s->out_h, oy = row % s->out_h;
+        float *out = output + row * ow;
+        for (int64_t x = 0; x < ow; x += B * CONV_VL) {
+            vf acc[B];
+#pragma clang loop unroll(full)
+            for (int j = 0; j < B; j++) acc[j] = zero + bias;
+            const float *w = weights;
+            for (int64_t ch = 0; ch < c; ch++) {
+                const float *plane = planes + (n * c + ch) * hp * wp + oy * wp + x;
+                for (int64_t u = 0; u < kh; u++) {
+                    const float *src = plane + u * wp;
+                    for (int64_t v = 0; v < kw; v++) {
+                        const float wv = *w++;
+#pragma clang loop unroll(full)
+                        for (int j = 0; j < B; j++) acc[j] += wv * *(const vf *)(src + v + j * CONV_VL);
+                    }
+                }
+            }
+            float v[B * CONV_VL];
+#pragma clang loop unroll(full)
+            for (int j = 0; j < B; j++) {
+                vf r = acc[j];
+                if (s->relu) r = __builtin_elementwise_max(r, zero);
+                *(vf *)(v + j * CONV_VL) = r;
+            }
+            const int64_t count = ow - x < B * CONV_VL ? ow - x : B * CONV_VL;
+            memcpy(out + x, v, (size_t)count * sizeof(float));
         }
     }
 }

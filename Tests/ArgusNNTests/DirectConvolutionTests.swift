@@ -30,6 +30,7 @@ struct DirectConvolutionTests {
         Layer(c: 32, f: 32, k: 5, stride: 2, pad: 0, h: 25, w: 19, n: 1, net: "mmod"),
         Layer(c: 32, f: 45, k: 5, stride: 1, pad: 2, h: 13, w: 11, n: 1, net: "mmod"),
         Layer(c: 45, f: 45, k: 5, stride: 1, pad: 2, h: 13, w: 11, n: 1, net: "mmod"),
+        Layer(c: 45, f: 1, k: 9, stride: 1, pad: 4, h: 13, w: 37, n: 2, net: "mmod"),  // single filter: over pixels
         // A layer with few channels and horizontal padding takes the gathered-row form.
         Layer(c: 3, f: 20, k: 3, stride: 1, pad: 1, h: 9, w: 10, n: 2, net: "other"),
     ]
@@ -42,18 +43,21 @@ struct DirectConvolutionTests {
         var conv = Convolution(filters: t.f, inChannels: t.c, kernelHeight: t.k, kernelWidth: t.k, strideY: t.stride,
                                strideX: t.stride, padY: t.pad, padX: t.pad, oihw: rng.floats(t.f * t.c * t.k * t.k),
                                bias: rng.floats(t.f))
-        conv.fuseReLU()
+        if t.f > 1 { conv.fuseReLU() }  // the score layer has none
         let shape = Shape(n: t.n, height: t.h, width: t.w, channels: t.c)
         let input = rng.floats(shape.count)
         let reference = try Network(operations: [.convolution(conv)], fuse: false).forward(input, shape: shape, mode: .reference, threads: 1)
-        #expect(reference.values.contains { $0 > 0 } && reference.values.contains { $0 == 0 })
+        #expect(reference.values.contains { $0 > 0 } && reference.values.contains { $0 <= 0 })
         #expect(!Self.instructionSets.isEmpty)
         for isa in Self.instructionSets {
             let net = Network(operations: [.convolution(conv)], fuse: false, kernels: isa)
             for threads in [1, 2] {
                 let fast = try net.forward(input, shape: shape, threads: threads)
                 #expect(fast.shape == reference.shape)
-                #expect(nmse(fast.values, reference.values) < 1e-12, "\(isa.rawValue), \(threads) threads")
+                // Float32 sums of K terms in another order differ by about √K rounding steps per output:
+                // a normalised squared error near K · 3.6e-15 (ε² for ε = 6e-8).
+                #expect(nmse(fast.values, reference.values) < Double(conv.k) * 1e-14, "\(isa.rawValue), \(threads) threads")
+                #expect(net.direct(at: 0), "the direct kernel took the layer")
             }
         }
     }

@@ -31,6 +31,9 @@ public final class Network: Sendable {
         }
     }
 
+    /// Whether operation `index` runs on the direct kernels (for tests).
+    func direct(at index: Int) -> Bool { direct.indices.contains(index) && direct[index] != nil }
+
     /// The output shape for an input shape, checking every step.
     public func outputShape(for input: Shape) throws(NetworkError) -> Shape {
         var shapes: [Int: Shape] = [:]
@@ -120,7 +123,9 @@ public final class Network: Sendable {
     }
 
     /// Milliseconds per phase for one single-threaded pass over the batch (a profile of the kernels).
-    public func profile(_ input: [Float], shape: Shape, imagesPerStep: Int = 8, mode: KernelMode = .fast) throws(NetworkError) -> [ProfilePhase] {
+    /// - Parameter threads: threads each layer is split over (1: the single-threaded profile).
+    public func profile(_ input: [Float], shape: Shape, imagesPerStep: Int = 8, mode: KernelMode = .fast,
+                        threads: Int = 1) throws(NetworkError) -> [ProfilePhase] {
         guard input.count == shape.count else { throw .inputCount(expected: shape.count, got: input.count) }
         let outShape = try outputShape(for: shape)
         let workspace = Workspace()
@@ -135,7 +140,7 @@ public final class Network: Sendable {
                         var part = shape
                         part.n = min(imagesPerStep, shape.n - n0)
                         run(src.baseAddress! + n0 * shape.countPerImage, shape: part, workspace: workspace, mode: mode,
-                            intraOpWorkers: 1, into: dst.baseAddress! + n0 * outShape.countPerImage)
+                            intraOpWorkers: max(1, threads), into: dst.baseAddress! + n0 * outShape.countPerImage)
                         n0 += part.n
                     }
                 }
@@ -181,7 +186,7 @@ public final class Network: Sendable {
                     // A residual add of a same-shaped saved tensor right after is done in the store.
                     var residual: UnsafePointer<Float>?, relu = false
                     if index + 1 < operations.count, case .addSaved(let id, let addReLU) = operations[index + 1],
-                       !conv.fusedReLU, let s = saved[id], s.shape == outShape, s.slot != current {
+                       !conv.fusedReLU, !packed.singleFilter, let s = saved[id], s.shape == outShape, s.slot != current {
                         residual = UnsafePointer(workspace.pointer(s.slot))
                         relu = addReLU
                         fusedAdd = true
@@ -199,6 +204,15 @@ public final class Network: Sendable {
                     current = out
                     if fusedAdd { currentShape = outShape; continue }
                     break
+                }
+                let t0 = workspace.profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+                defer {
+                    if workspace.profile != nil {
+                        let label = "conv \(conv.kernelHeight)x\(conv.kernelWidth)/\(conv.strideY) C\(conv.inChannels)→\(conv.filters) "
+                            + "\(outShape.height)×\(outShape.width) (\(mode == .reference ? "reference" : "BLAS"))"
+                        workspace.profile?[label, default: 0] += DispatchTime.now().uptimeNanoseconds - t0
+                        workspace.flops[label, default: 0] += Double(conv.flopsPerOutputPixel * outShape.n * outShape.pixelsPerImage)
+                    }
                 }
                 switch mode {
                 case .fast, .blas:

@@ -1,5 +1,4 @@
 internal import CArgusKernels
-import Dispatch
 private import Glibc
 
 /// A convolution's weights packed for one instruction set's microkernel, and the calls that run
@@ -9,16 +8,28 @@ final class DirectConvolution: @unchecked Sendable {
     // @unchecked: `packed` is written in init only and read-only afterwards.
     let isa: InstructionSet
     let conv: Convolution
+    /// A single-filter, stride-1 layer: vectorised over output pixels (`argus_conv_single_run`).
+    let singleFilter: Bool
     private let packed: UnsafeMutablePointer<Float>
 
     /// nil when the direct kernel does not take this layer (it then runs as im2col + sgemm).
     init?(_ conv: Convolution, isa: InstructionSet) {
-        var shape = Self.shape(conv, input: Shape(n: 1, height: conv.kernelHeight, width: conv.kernelWidth, channels: conv.inChannels),
-                               output: Shape(n: 1, height: 1, width: 1, channels: conv.filters), relu: false)
-        // A single filter would fill 1 of a tile's 16+ lanes: kn2row is cheaper there.
-        guard conv.filters > 1, isa.isSupported, argus_conv_supported(&shape) != 0 else { return nil }
+        // Probe shapes: the output of a (kh + 2)×(kw + 2) input, as the layer's rules give it.
+        let probeIn = Shape(n: 1, height: conv.kernelHeight + 2, width: conv.kernelWidth + 2, channels: conv.inChannels)
+        guard isa.isSupported, let probeOut = conv.outputShape(probeIn) else { return nil }
+        var shape = Self.shape(conv, input: probeIn, output: probeOut, relu: false)
         self.isa = isa
         self.conv = conv
+        if conv.filters == 1 {
+            // A single filter would fill 1 of a tile's 16+ lanes: vectorise over pixels instead.
+            guard argus_conv_single_supported(&shape) != 0 else { return nil }
+            singleFilter = true
+            packed = Workspace.allocate(conv.k)
+            conv.weights.withUnsafeBufferPointer { w in argus_conv_single_pack(&shape, w.baseAddress, packed) }
+            return
+        }
+        guard argus_conv_supported(&shape) != 0 else { return nil }
+        singleFilter = false
         let count = argus_conv_packed_count(&shape, isa.c)
         packed = Workspace.allocate(count)
         conv.weights.withUnsafeBufferPointer { w in
@@ -41,21 +52,25 @@ final class DirectConvolution: @unchecked Sendable {
              residual: UnsafePointer<Float>?, relu: Bool, workers: Int, workspace: Workspace) {
         var shape = Self.shape(conv, input: inShape, output: outShape, relu: relu || conv.fusedReLU)
         let images = Int64(inShape.n), threads = Int64(max(1, workers))
+        if singleFilter {
+            precondition(residual == nil, "no residual add on a single-filter layer")
+            let planes = workspace.scratch(atLeast: argus_conv_single_planes_count(&shape, images))
+            let parts = Int64(min(Int(threads), IntraOpPool.shared.threads))
+            argus_conv_single_run(parts > 1 ? IntraOpPool.shared.pointer : nil, &shape, isa.c, packed, conv.bias[0], input, images,
+                                  output, planes, parts)
+            return
+        }
         let chunk = argus_conv_chunk(&shape, isa.c, images, threads)
         let items = argus_conv_items(&shape, isa.c, images, chunk)
         let perThread = (argus_conv_scratch_bytes(&shape, isa.c, chunk) + 63) / 64 * 16  // floats, 64-byte multiples
-        let parts = Int(min(threads, items))
+        let pool = IntraOpPool.shared
+        let parts = Int(min(threads, items, Int64(pool.threads)))
         let scratch = workspace.scratch(atLeast: max(1, parts) * perThread)
         if parts <= 1 {
             argus_conv_run(&shape, isa.c, packed, input, images, output, residual, chunk, 0, items, scratch)
-            return
-        }
-        nonisolated(unsafe) let x = input, y = output, r = residual, s = scratch, w = packed
-        let code = isa.c, frozen = shape
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            var shape = frozen
-            let begin = items * Int64(part) / Int64(parts), end = items * Int64(part + 1) / Int64(parts)
-            argus_conv_run(&shape, code, w, x, images, y, r, chunk, begin, end, s + part * perThread)
+        } else {
+            argus_conv_run_pool(pool.pointer, &shape, isa.c, packed, input, images, output, residual, chunk, Int64(parts), scratch,
+                                perThread * MemoryLayout<Float>.stride)
         }
     }
 }

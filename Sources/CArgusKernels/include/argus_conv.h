@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "argus_pool.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -63,6 +65,20 @@ size_t argus_conv_scratch_bytes(const argus_conv_shape *s, argus_conv_isa isa, i
 void argus_conv_run(const argus_conv_shape *s, argus_conv_isa isa, const float *packed, const float *input,
                     int64_t images, float *output, const float *residual, int64_t chunk,
                     int64_t item_begin, int64_t item_end, void *scratch);
+
+/// All items, split into `parts` equal ranges run on `pool` (part i uses scratch + i·scratch_stride).
+void argus_conv_run_pool(argus_pool *pool, const argus_conv_shape *s, argus_conv_isa isa, const float *packed,
+                         const float *input, int64_t images, float *output, const float *residual, int64_t chunk,
+                         int64_t parts, void *scratch, size_t scratch_stride);
+
+/// Single-filter, stride-1 layers (`argus_conv_single_supported`): weights `kf` (K×1, (u, v, c)) are
+/// repacked to (c, u, v) order in `weights` (K floats); `planes` holds `argus_conv_single_planes_count`
+/// floats of scratch. Runs in `parts` parts on `pool` (NULL: on the caller alone).
+int argus_conv_single_supported(const argus_conv_shape *s);
+size_t argus_conv_single_planes_count(const argus_conv_shape *s, int64_t images);
+void argus_conv_single_pack(const argus_conv_shape *s, const float *kf, float *weights);
+void argus_conv_single_run(argus_pool *pool, const argus_conv_shape *s, argus_conv_isa isa, const float *weights, float bias,
+                           const float *input, int64_t images, float *output, float *planes, int64_t parts);
 
 #ifdef __cplusplus
 }
