@@ -106,9 +106,10 @@ public enum DlibResize {
 
     /// Resizes a 3-channel interleaved Float32 region (`stride` floats per row) into another.
     static func resizePlanes(source: UnsafePointer<Float>, width inW: Int, height inH: Int, sourceStride: Int,
-                             destination: UnsafeMutablePointer<Float>, width outW: Int, height outH: Int, destinationStride: Int) {
+                             destination: UnsafeMutablePointer<Float>, width outW: Int, height outH: Int, destinationStride: Int,
+                             rows part: Range<Int>? = nil) {
         let rp = rows(in: inH, out: outH), cp = columns(in: inW, out: outW)
-        for r in 0..<outH {
+        for r in part ?? 0..<outH {
             let tb = rp.fraction[r]
             let tb32 = Float(tb), itb32 = Float(1 - tb)
             let top = source + rp.top[r] * sourceStride, bottom = source + rp.bottom[r] * sourceStride

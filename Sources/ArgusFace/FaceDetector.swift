@@ -73,14 +73,15 @@ public final class FaceDetector: Sendable {
     }
 
     /// The network's input for `image` (already upsampled if wanted): its tiled pyramid as a tensor.
-    public func networkInput(_ image: RGBImage) -> (pyramid: TiledPyramid, tensor: [Float], shape: Shape) {
+    public func networkInput(_ image: RGBImage, threads: Int? = nil) -> (pyramid: TiledPyramid, tensor: [Float], shape: Shape) {
         let pyramid = TiledPyramid(imageWidth: image.width, imageHeight: image.height, padding: padding, outerPadding: outerPadding)
-        return (pyramid, pyramid.tensor(for: image, mean: mean), Shape(n: 1, height: pyramid.rows, width: pyramid.columns, channels: 3))
+        let tensor = pyramid.tensor(for: image, mean: mean, threads: threads ?? BLASThreads.cores)
+        return (pyramid, tensor, Shape(n: 1, height: pyramid.rows, width: pyramid.columns, channels: 3))
     }
 
     /// Runs the network on the tiled pyramid of `image` (already upsampled if wanted).
     public func scoreMap(_ image: RGBImage, threads: Int? = nil) throws(FaceAnalysisError) -> Pass {
-        let (pyramid, tensor, shape) = networkInput(image)
+        let (pyramid, tensor, shape) = networkInput(image, threads: threads)
         do {
             let (scores, outShape) = try network.forward(tensor, shape: shape, threads: threads)
             return Pass(pyramid: pyramid, scoreRows: outShape.height, scoreColumns: outShape.width, scores: scores)

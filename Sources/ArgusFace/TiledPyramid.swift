@@ -1,4 +1,5 @@
 public import ArgusImaging
+import Dispatch
 
 /// dlib's tiled image pyramid (`pyramid_down<6>`, spec §5.3): every level of the image packed into
 /// one tensor, so the detector network runs once and its receptive field sees the same gaps
@@ -52,31 +53,49 @@ public struct TiledPyramid: Sendable {
 
     /// The NHWC input tensor: level 0 is `(pixel − mean) / 256`, each further level a bilinear
     /// resize of the previous one in normalised Float32; everything else is 0 (the mean colour).
-    public func tensor(for image: RGBImage, mean: (r: Float, g: Float, b: Float)) -> [Float] {
+    public func tensor(for image: RGBImage, mean: (r: Float, g: Float, b: Float), threads: Int = 1) -> [Float] {
         var data = [Float](repeating: 0, count: rows * columns * 3)
         let stride = columns * 3
+        // Each level's rows are independent of each other (each reads the level above), so a level
+        // is split by rows over the threads; every value is computed as on one thread.
+        let parts = max(1, min(threads, 8))
         data.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
+            guard let buffer = buffer.baseAddress else { return }
+            nonisolated(unsafe) let base = buffer
             let r0 = rects[0]
-            image.pixels.withUnsafeBufferPointer { px in
-                for y in 0..<image.height {
-                    let row = base + (r0.top + y) * stride + r0.left * 3
-                    for x in 0..<image.width {
-                        let s = (y * image.width + x) * 3
-                        row[3 * x] = (Float(px[s]) - mean.r) / 256
-                        row[3 * x + 1] = (Float(px[s + 1]) - mean.g) / 256
-                        row[3 * x + 2] = (Float(px[s + 2]) - mean.b) / 256
+            image.pixels.withUnsafeBufferPointer { pixels in
+                guard let pixels = pixels.baseAddress else { return }
+                nonisolated(unsafe) let px = pixels
+                let width = image.width, height = image.height
+                Self.split(rows: height, parts: parts) { ys in
+                    for y in ys {
+                        let row = base + (r0.top + y) * stride + r0.left * 3
+                        for x in 0..<width {
+                            let s = (y * width + x) * 3
+                            row[3 * x] = (Float(px[s]) - mean.r) / 256
+                            row[3 * x + 1] = (Float(px[s + 1]) - mean.g) / 256
+                            row[3 * x + 2] = (Float(px[s + 2]) - mean.b) / 256
+                        }
                     }
                 }
             }
             for i in rects.indices.dropFirst() {
                 let p = rects[i - 1], q = rects[i]
-                DlibResize.resizePlanes(source: base + p.top * stride + p.left * 3, width: p.width, height: p.height,
-                                        sourceStride: stride, destination: base + q.top * stride + q.left * 3,
-                                        width: q.width, height: q.height, destinationStride: stride)
+                Self.split(rows: q.height, parts: parts) { ys in
+                    DlibResize.resizePlanes(source: base + p.top * stride + p.left * 3, width: p.width, height: p.height,
+                                            sourceStride: stride, destination: base + q.top * stride + q.left * 3,
+                                            width: q.width, height: q.height, destinationStride: stride, rows: ys)
+                }
             }
         }
         return data
+    }
+
+    /// Runs `body` over `parts` consecutive ranges of `rows` (on the calling thread when small).
+    private static func split(rows: Int, parts: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        let n = rows >= 64 ? parts : 1
+        if n == 1 { return body(0..<rows) }
+        DispatchQueue.concurrentPerform(iterations: n) { part in body((rows * part / n)..<(rows * (part + 1) / n)) }
     }
 
     /// Maps a tensor-space rectangle back to image coordinates (spec §5.4 steps 2–3): the level

@@ -36,6 +36,29 @@ static inline int64_t argus_conv_plane_width(const argus_conv_shape *s) {
     return ((int64_t)s->in_w + 2 * s->pad_x + 64 + 15) / 16 * 16;
 }
 
+static inline int32_t argus_conv_lanes(argus_conv_isa isa) {
+    switch (isa) {
+    case ARGUS_CONV_AVX2: return 8;
+    case ARGUS_CONV_AVX512:
+    case ARGUS_CONV_WIDE16_AVX2: return 16;
+    default: return 4;
+    }
+}
+
+int argus_conv_winograd(const argus_conv_shape *s, argus_conv_isa isa) {
+    return s->winograd && s->kh == 3 && s->kw == 3 && s->stride_y == 1 && s->stride_x == 1 && s->pad_y == 1 && s->pad_x == 1 &&
+           s->in_c % argus_conv_lanes(isa) == 0 && s->in_c <= ARGUS_CONV_ZEROS && s->filters > 1;
+}
+
+// Tiles per Winograd block: the block's V (16 · C floats a tile) and M (16 · F) within ~192 KB.
+static inline int64_t argus_wino_block(const argus_conv_shape *s, int64_t mr, int64_t nr) {
+    const int64_t fp = (s->filters + nr - 1) / nr * nr;
+    int64_t block = (192 * 1024) / (64 * (s->in_c + fp));
+    if (block > 256) block = 256;
+    block = block / mr * mr;
+    return block < mr ? mr : block;
+}
+
 #define CONV_NAME(x) x##_portable
 #define CONV_VL 4
 #define CONV_MR 6
@@ -123,6 +146,7 @@ int argus_conv_supported(const argus_conv_shape *s) {
 size_t argus_conv_packed_count(const argus_conv_shape *s, argus_conv_isa isa) {
     const size_t nr = (size_t)argus_conv_tile_filters(isa);
     const size_t tiles = ((size_t)s->filters + nr - 1) / nr;
+    if (argus_conv_winograd(s, isa)) return tiles * nr + 16 * tiles * (size_t)s->in_c * nr;
     const size_t k = (size_t)s->kh * s->kw * s->in_c;
     return tiles * nr + tiles * k * nr;
 }
@@ -133,6 +157,28 @@ void argus_conv_pack(const argus_conv_shape *s, argus_conv_isa isa, const float 
     memset(packed, 0, argus_conv_packed_count(s, isa) * sizeof(float));
     for (int64_t j = 0; j < f; j++) packed[j] = bias[j];
     float *w = packed + tiles * nr;
+    if (argus_conv_winograd(s, isa)) {
+        // U = G g Gᵀ per (filter, channel), in double, as [ξ][filter tile][c][nr].
+        const int64_t c = s->in_c;
+        static const double g4[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+        for (int64_t j = 0; j < f; j++) {
+            for (int64_t ch = 0; ch < c; ch++) {
+                double g[3][3], t[4][3];
+                for (int u = 0; u < 3; u++)
+                    for (int v = 0; v < 3; v++) g[u][v] = kf[((u * 3 + v) * c + ch) * f + j];
+                for (int i = 0; i < 4; i++)
+                    for (int v = 0; v < 3; v++) t[i][v] = g4[i][0] * g[0][v] + g4[i][1] * g[1][v] + g4[i][2] * g[2][v];
+                for (int i = 0; i < 4; i++) {
+                    for (int k = 0; k < 4; k++) {
+                        const double u = t[i][0] * g4[k][0] + t[i][1] * g4[k][1] + t[i][2] * g4[k][2];
+                        const int64_t xi = i * 4 + k, tile = j / nr, lane = j % nr;
+                        w[((xi * tiles + tile) * c + ch) * nr + lane] = (float)u;
+                    }
+                }
+            }
+        }
+        return;
+    }
     for (int64_t tile = 0; tile < tiles; tile++) {
         for (int64_t row = 0; row < k; row++) {
             for (int64_t l = 0; l < nr && tile * nr + l < f; l++) w[(tile * k + row) * nr + l] = kf[row * f + tile * nr + l];
@@ -146,6 +192,16 @@ void argus_conv_pack(const argus_conv_shape *s, argus_conv_isa isa, const float 
 // divide evenly among the threads (each thread takes one contiguous range of items).
 int64_t argus_conv_chunk(const argus_conv_shape *s, argus_conv_isa isa, int64_t images, int64_t workers) {
     const int64_t mr = argus_conv_tile_pixels(isa);
+    if (argus_conv_winograd(s, isa)) {
+        // Chunks of 2×2 tiles: one block each, or fewer so that every thread gets work.
+        const int64_t tiles = images * ((s->out_h + 1) / 2) * ((s->out_w + 1) / 2);
+        const int64_t block = argus_wino_block(s, mr, argus_conv_tile_filters(isa));
+        int64_t chunks = (tiles + block - 1) / block;
+        if (workers > 1 && chunks % workers != 0) chunks = (chunks / workers + 1) * workers;
+        if (chunks > tiles) chunks = tiles;
+        if (chunks < 1) chunks = 1;
+        return (tiles + chunks - 1) / chunks;
+    }
     const int64_t k = (int64_t)s->kh * s->kw * s->in_c;
     const int64_t perPixel = argus_conv_form(s) == ARGUS_CONV_FORM_GATHER ? k * 4 : (int64_t)s->in_c * 4 * s->stride_y * s->stride_x;
     int64_t most = (128 * 1024) / (perPixel > 0 ? perPixel : 1);
@@ -166,6 +222,10 @@ int64_t argus_conv_chunk(const argus_conv_shape *s, argus_conv_isa isa, int64_t 
 }
 
 int64_t argus_conv_items(const argus_conv_shape *s, argus_conv_isa isa, int64_t images, int64_t chunk) {
+    if (argus_conv_winograd(s, isa)) {
+        const int64_t tiles = images * ((s->out_h + 1) / 2) * ((s->out_w + 1) / 2);
+        return (tiles + chunk - 1) / chunk;
+    }
     const int64_t nr = argus_conv_tile_filters(isa), tiles = (s->filters + nr - 1) / nr;
     const int64_t pixels = images * s->out_h * s->out_w;
     return (pixels + chunk - 1) / chunk * tiles;
@@ -173,6 +233,11 @@ int64_t argus_conv_items(const argus_conv_shape *s, argus_conv_isa isa, int64_t 
 
 size_t argus_conv_scratch_bytes(const argus_conv_shape *s, argus_conv_isa isa, int64_t chunk) {
     const int64_t mr = argus_conv_tile_pixels(isa);
+    if (argus_conv_winograd(s, isa)) {
+        const int64_t nr = argus_conv_tile_filters(isa), fp = (s->filters + nr - 1) / nr * nr;
+        const int64_t block = argus_wino_block(s, mr, nr), padded = (block + mr - 1) / mr * mr;
+        return (size_t)(16 * block * (s->in_c + fp)) * sizeof(float) + (size_t)padded * sizeof(float *) + 64;
+    }
     const int64_t padded = (chunk + mr - 1) / mr * mr, k = (int64_t)s->kh * s->kw * s->in_c;
     const size_t table = argus_conv_table_bytes(padded, argus_conv_table_taps(s));
     return argus_conv_form(s) == ARGUS_CONV_FORM_GATHER ? table + (size_t)(padded * k) * sizeof(float) : table;
@@ -181,6 +246,18 @@ size_t argus_conv_scratch_bytes(const argus_conv_shape *s, argus_conv_isa isa, i
 void argus_conv_run(const argus_conv_shape *s, argus_conv_isa isa, const float *packed, const float *input,
                     int64_t images, float *output, const float *residual, int64_t chunk,
                     int64_t item_begin, int64_t item_end, void *scratch) {
+    if (argus_conv_winograd(s, isa)) {
+        const int64_t tiles = images * ((s->out_h + 1) / 2) * ((s->out_w + 1) / 2);
+        const int64_t begin = item_begin * chunk, end = item_end * chunk < tiles ? item_end * chunk : tiles;
+        switch (isa) {
+#if defined(__x86_64__)
+        case ARGUS_CONV_AVX2: wino_avx2(s, packed, input, images, output, residual, begin, end, scratch); return;
+        case ARGUS_CONV_WIDE16_AVX2: wino_wide16(s, packed, input, images, output, residual, begin, end, scratch); return;
+        case ARGUS_CONV_AVX512: wino_avx512(s, packed, input, images, output, residual, begin, end, scratch); return;
+#endif
+        default: wino_portable(s, packed, input, images, output, residual, begin, end, scratch); return;
+        }
+    }
     switch (isa) {
 #if defined(__x86_64__)
     case ARGUS_CONV_AVX2:

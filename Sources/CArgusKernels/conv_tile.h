@@ -166,6 +166,122 @@ static void CONV_NAME(run)(const argus_conv_shape *s, const float *packed, const
     }
 }
 
+/// Winograd F(2×2, 3×3) for 3×3, stride-1, padding-1 layers whose channels fill whole vectors:
+/// each 2×2 block of output pixels (a "tile") is computed from its 4×4 input patch with 16
+/// products per channel pair instead of 36. Tiles are processed in blocks that stay in the L2
+/// cache: the block's patches are transformed (V = Bᵀ d B, 16 values per channel), then for each of
+/// the 16 positions the microkernel multiplies the block's V rows by that position's transformed
+/// weights (U = G g Gᵀ, packed at load) into M, and the output transform (Y = Aᵀ M A) adds bias,
+/// residual and ReLU while storing the 2×2 pixels.
+CONV_TARGET
+static void CONV_NAME(wino)(const argus_conv_shape *s, const float *packed, const float *input, int64_t images,
+                            float *output, const float *residual, int64_t tileBegin, int64_t tileEnd, void *scratch) {
+    typedef CONV_NAME(vf) vf;
+    const int64_t c = s->in_c, f = s->filters, ih = s->in_h, iw = s->in_w, oh = s->out_h, ow = s->out_w;
+    const int64_t ftiles = (f + CONV_NR - 1) / CONV_NR, fp = ftiles * CONV_NR;
+    const int64_t tx = (ow + 1) / 2, ty = (oh + 1) / 2;
+    const int64_t block = argus_wino_block(s, CONV_MR, CONV_NR);
+    const float *bias = packed, *weights = packed + fp;
+    float *v = (float *)scratch;                       // [16][block][c]
+    float *m = v + 16 * block * c;                     // [16][block][fp]
+    const float **ptrs = (const float **)(m + 16 * block * fp);  // [block/MR][1][MR]
+    const vf zero = {0};
+    for (int64_t t0 = tileBegin; t0 < tileEnd; t0 += block) {
+        const int64_t nt = tileEnd - t0 < block ? tileEnd - t0 : block;
+        // Input transform, a vector of channels at a time.
+        for (int64_t q = 0; q < nt; q++) {
+            const int64_t t = t0 + q, n = t / (tx * ty), r = t % (tx * ty), y0 = (r / tx) * 2 - 1, x0 = (r % tx) * 2 - 1;
+            const float *image = input + n * ih * iw * c;
+            for (int64_t ch = 0; ch < c; ch += CONV_VL) {
+                vf d[4][4];
+#pragma clang loop unroll(full)
+                for (int i = 0; i < 4; i++) {
+#pragma clang loop unroll(full)
+                    for (int j = 0; j < 4; j++) {
+                        const int64_t y = y0 + i, x = x0 + j;
+                        d[i][j] = y >= 0 && y < ih && x >= 0 && x < iw ? *(const vf *)(image + (y * iw + x) * c + ch) : zero;
+                    }
+                }
+                vf b[4][4];  // Bᵀ d
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 4; j++) {
+                    b[0][j] = d[0][j] - d[2][j];
+                    b[1][j] = d[1][j] + d[2][j];
+                    b[2][j] = d[2][j] - d[1][j];
+                    b[3][j] = d[1][j] - d[3][j];
+                }
+#pragma clang loop unroll(full)
+                for (int i = 0; i < 4; i++) {  // (Bᵀ d) B
+                    float *row = v + ((int64_t)(i * 4) * block + q) * c + ch;
+                    *(vf *)(row) = b[i][0] - b[i][2];
+                    *(vf *)(row + block * c) = b[i][1] + b[i][2];
+                    *(vf *)(row + 2 * block * c) = b[i][2] - b[i][1];
+                    *(vf *)(row + 3 * block * c) = b[i][1] - b[i][3];
+                }
+            }
+        }
+        // The 16 products: M[ξ] (nt × fp) = V[ξ] (nt × c) · U[ξ] (c × fp).
+        for (int64_t xi = 0; xi < 16; xi++) {
+            for (int64_t q = 0; q < (nt + CONV_MR - 1) / CONV_MR * CONV_MR; q++)
+                ptrs[q] = q < nt ? v + (xi * block + q) * c : argus_conv_zeros;
+            for (int64_t ft = 0; ft < ftiles; ft++) {
+                const float *w = weights + (xi * ftiles + ft) * c * CONV_NR;
+                for (int64_t q = 0; q < nt; q += CONV_MR) {
+                    const int64_t np = nt - q < CONV_MR ? nt - q : CONV_MR;
+                    CONV_NAME(tile)(1, c, ptrs + q, w, argus_conv_zeros, m + (xi * block + q) * fp + ft * CONV_NR, fp, np,
+                                    CONV_NR, NULL, 0);
+                }
+            }
+        }
+        // Output transform, bias, residual, ReLU; pixels past the output's edge are dropped.
+        for (int64_t q = 0; q < nt; q++) {
+            const int64_t t = t0 + q, n = t / (tx * ty), r = t % (tx * ty), oy0 = (r / tx) * 2, ox0 = (r % tx) * 2;
+            for (int64_t j0 = 0; j0 < fp; j0 += CONV_VL) {
+                vf mm[16];
+#pragma clang loop unroll(full)
+                for (int k = 0; k < 16; k++) mm[k] = *(const vf *)(m + ((int64_t)k * block + q) * fp + j0);
+                vf a[2][4];  // Aᵀ M
+#pragma clang loop unroll(full)
+                for (int j = 0; j < 4; j++) {
+                    a[0][j] = mm[j] + mm[4 + j] + mm[8 + j];
+                    a[1][j] = mm[4 + j] - mm[8 + j] - mm[12 + j];
+                }
+                const vf bv = *(const vf *)(bias + j0);
+                vf y[2][2];
+#pragma clang loop unroll(full)
+                for (int i = 0; i < 2; i++) {
+                    y[i][0] = a[i][0] + a[i][1] + a[i][2] + bv;
+                    y[i][1] = a[i][1] - a[i][2] - a[i][3] + bv;
+                }
+                const int64_t lanes = f - j0 < CONV_VL ? f - j0 : CONV_VL;
+                if (lanes <= 0) break;
+#pragma clang loop unroll(full)
+                for (int i = 0; i < 2; i++) {
+#pragma clang loop unroll(full)
+                    for (int jj = 0; jj < 2; jj++) {
+                        const int64_t oy = oy0 + i, ox = ox0 + jj;
+                        if (oy >= oh || ox >= ow) continue;
+                        const int64_t at = ((n * oh + oy) * ow + ox) * f + j0;
+                        vf out = y[i][jj];
+                        if (lanes == CONV_VL) {
+                            if (residual) out += *(const vf *)(residual + at);
+                            if (s->relu) out = __builtin_elementwise_max(out, zero);
+                            *(vf *)(output + at) = out;
+                        } else {
+                            float tmp[CONV_VL];
+                            *(vf *)tmp = out;
+                            for (int64_t l = 0; l < lanes; l++) {
+                                float value = tmp[l] + (residual ? residual[at + l] : 0);
+                                output[at + l] = s->relu && value < 0 ? 0 : value;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Single-filter, stride-1 layers (the detector's 9×9 score layer) vectorise over output pixels
 /// instead of filters: the input is first laid out as zero-padded planes, one per channel
 /// (`planes`), then each output row accumulates, per channel and tap, a weight times a run of the

@@ -58,6 +58,9 @@ struct DirectConvolutionTests {
                 // a normalised squared error near K · 3.6e-15 (ε² for ε = 6e-8).
                 #expect(nmse(fast.values, reference.values) < Double(conv.k) * 1e-14, "\(isa.rawValue), \(threads) threads")
                 #expect(net.direct(at: 0), "the direct kernel took the layer")
+                // 3×3 stride-1 layers with whole vectors of channels and outputs ≥ 3 px a side run as Winograd.
+                let winograd = t.k == 3 && t.stride == 1 && t.pad == 1 && t.c % 16 == 0 && min(t.h, t.w) >= 3
+                #expect(net.winograd(at: 0, output: fast.shape) == winograd, "Winograd \(winograd ? "used" : "not used")")
             }
         }
     }

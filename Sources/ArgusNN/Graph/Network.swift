@@ -34,6 +34,11 @@ public final class Network: Sendable {
     /// Whether operation `index` runs on the direct kernels (for tests).
     func direct(at index: Int) -> Bool { direct.indices.contains(index) && direct[index] != nil }
 
+    /// Whether operation `index` runs as Winograd for this output shape (for tests).
+    func winograd(at index: Int, output: Shape) -> Bool {
+        direct.indices.contains(index) && direct[index]?.usesWinograd(output) == true
+    }
+
     /// The output shape for an input shape, checking every step.
     public func outputShape(for input: Shape) throws(NetworkError) -> Shape {
         var shapes: [Int: Shape] = [:]
@@ -155,8 +160,9 @@ public final class Network: Sendable {
     private func run(_ input: UnsafePointer<Float>, shape: Shape, workspace: Workspace, mode: KernelMode,
                      intraOpWorkers: Int, into output: UnsafeMutablePointer<Float>) {
         workspace.resetReferences()
-        var current = workspace.acquire(shape.count)
-        workspace.pointer(current).update(from: input, count: shape.count)
+        // The caller's input is read in place by a first convolution; any other first step gets a copy.
+        var external: UnsafePointer<Float>? = input
+        var current = -1
         var currentShape = shape
         var saved: [Int: (slot: Int, shape: Shape)] = [:]
         var savedShapes: [Int: Shape] = [:]
@@ -166,6 +172,11 @@ public final class Network: Sendable {
             if fusedAdd {  // the residual add the previous convolution's store already did
                 fusedAdd = false
                 continue
+            }
+            if let e = external, !op.readsInputOnly {
+                current = workspace.acquire(shape.count)
+                workspace.pointer(current).update(from: e, count: shape.count)
+                external = nil
             }
             // Shapes were validated up front, so this cannot throw here.
             guard let outShape = try? Self.step(op, step: index, input: currentShape, saved: &savedShapes) else {
@@ -181,7 +192,9 @@ public final class Network: Sendable {
             switch op {
             case .convolution(let conv):
                 let out = workspace.acquire(outShape.count)
-                let x = workspace.pointer(current), y = workspace.pointer(out)
+                let x = external ?? UnsafePointer(workspace.pointer(current)), y = workspace.pointer(out)
+                let consumed = external != nil
+                external = nil
                 if mode == .fast, let packed = direct[index] {
                     // A residual add of a same-shaped saved tensor right after is done in the store.
                     var residual: UnsafePointer<Float>?, relu = false
@@ -194,13 +207,13 @@ public final class Network: Sendable {
                     let t0 = workspace.profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                     packed.run(input: x, inShape: currentShape, output: y, outShape: outShape, residual: residual, relu: relu,
                                workers: intraOpWorkers, workspace: workspace)
+                    if !consumed { workspace.release(current) }
                     if workspace.profile != nil {
                         let label = "conv \(conv.kernelHeight)x\(conv.kernelWidth)/\(conv.strideY) C\(conv.inChannels)→\(conv.filters) "
-                            + "\(outShape.height)×\(outShape.width)\(fusedAdd ? " +add" : "")"
+                            + "\(outShape.height)×\(outShape.width)\(fusedAdd ? " +add" : "")\(packed.usesWinograd(outShape) ? " winograd" : "")"
                         workspace.profile?[label, default: 0] += DispatchTime.now().uptimeNanoseconds - t0
                         workspace.flops[label, default: 0] += Double(conv.flopsPerOutputPixel * outShape.n * outShape.pixelsPerImage)
                     }
-                    workspace.release(current)
                     current = out
                     if fusedAdd { currentShape = outShape; continue }
                     break
@@ -223,7 +236,7 @@ public final class Network: Sendable {
                 case .reference:
                     ConvolutionKernels.reference(conv, input: x, inShape: currentShape, output: y, outShape: outShape)
                 }
-                workspace.release(current)
+                if !consumed { workspace.release(current) }
                 current = out
             case .affine(let scale, let shift):
                 current = writable(current, count: currentShape.count, workspace: workspace)
@@ -263,7 +276,7 @@ public final class Network: Sendable {
             }
             currentShape = outShape
         }
-        output.update(from: workspace.pointer(current), count: currentShape.count)
+        output.update(from: external ?? UnsafePointer(workspace.pointer(current)), count: currentShape.count)
     }
 
     /// The current slot if nobody else holds it, else a private copy (in-place ops must not

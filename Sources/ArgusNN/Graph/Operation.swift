@@ -14,6 +14,12 @@ public enum Operation: Sendable {
     case addSaved(Int, relu: Bool)
     case fullyConnected(FullyConnected)
 
+    /// Steps that read their input without keeping or changing it (a pass's first one can read the caller's buffer).
+    var readsInputOnly: Bool {
+        if case .convolution = self { return true }
+        return false
+    }
+
     var name: String {
         switch self {
         case .convolution(let c): return "con \(c.filters) \(c.kernelHeight)×\(c.kernelWidth)/\(c.strideY)\(c.fusedReLU ? "+relu" : "")"

@@ -11,6 +11,14 @@ final class DirectConvolution: @unchecked Sendable {
     /// A single-filter, stride-1 layer: vectorised over output pixels (`argus_conv_single_run`).
     let singleFilter: Bool
     private let packed: UnsafeMutablePointer<Float>
+    /// The same weights transformed for Winograd F(2×2, 3×3), where the layer allows it; used when
+    /// the output is at least `winogradMinimumSide` pixels on each side (smaller outputs would
+    /// compute mostly padding in 2×2 tiles).
+    private let winogradPacked: UnsafeMutablePointer<Float>?
+    static let winogradMinimumSide = 3
+
+    /// `ARGUS_WINOGRAD=0` turns Winograd off (for measuring it against the direct kernel).
+    static let winogradAllowed: Bool = getenv("ARGUS_WINOGRAD").map { String(cString: $0) != "0" } ?? true
 
     /// nil when the direct kernel does not take this layer (it then runs as im2col + sgemm).
     init?(_ conv: Convolution, isa: InstructionSet) {
@@ -24,26 +32,44 @@ final class DirectConvolution: @unchecked Sendable {
             // A single filter would fill 1 of a tile's 16+ lanes: vectorise over pixels instead.
             guard argus_conv_single_supported(&shape) != 0 else { return nil }
             singleFilter = true
+            winogradPacked = nil
             packed = Workspace.allocate(conv.k)
             conv.weights.withUnsafeBufferPointer { w in argus_conv_single_pack(&shape, w.baseAddress, packed) }
             return
         }
         guard argus_conv_supported(&shape) != 0 else { return nil }
         singleFilter = false
-        let count = argus_conv_packed_count(&shape, isa.c)
-        packed = Workspace.allocate(count)
+        packed = Self.pack(conv, shape: shape, isa: isa)
+        var winograd = shape
+        winograd.winograd = 1
+        winogradPacked = Self.winogradAllowed && argus_conv_winograd(&winograd, isa.c) != 0 ? Self.pack(conv, shape: winograd, isa: isa) : nil
+    }
+
+    private static func pack(_ conv: Convolution, shape: argus_conv_shape, isa: InstructionSet) -> UnsafeMutablePointer<Float> {
+        var shape = shape
+        let packed = Workspace.allocate(argus_conv_packed_count(&shape, isa.c))
         conv.weights.withUnsafeBufferPointer { w in
             conv.bias.withUnsafeBufferPointer { b in argus_conv_pack(&shape, isa.c, w.baseAddress, b.baseAddress, packed) }
         }
+        return packed
     }
 
-    deinit { free(packed) }
+    /// Whether a call with this output shape runs as Winograd.
+    func usesWinograd(_ outShape: Shape) -> Bool {
+        winogradPacked != nil && min(outShape.height, outShape.width) >= Self.winogradMinimumSide
+    }
+
+    deinit {
+        free(packed)
+        free(winogradPacked)
+    }
 
     private static func shape(_ conv: Convolution, input: Shape, output: Shape, relu: Bool) -> argus_conv_shape {
         argus_conv_shape(in_h: Int32(input.height), in_w: Int32(input.width), in_c: Int32(input.channels),
                          out_h: Int32(output.height), out_w: Int32(output.width), filters: Int32(output.channels),
                          kh: Int32(conv.kernelHeight), kw: Int32(conv.kernelWidth), stride_y: Int32(conv.strideY),
-                         stride_x: Int32(conv.strideX), pad_y: Int32(conv.padY), pad_x: Int32(conv.padX), relu: relu ? 1 : 0)
+                         stride_x: Int32(conv.strideX), pad_y: Int32(conv.padY), pad_x: Int32(conv.padX), relu: relu ? 1 : 0,
+                         winograd: 0)
     }
 
     /// Runs the layer on `inShape.n` images, splitting its work items over `workers` threads.
@@ -60,6 +86,11 @@ final class DirectConvolution: @unchecked Sendable {
                                   output, planes, parts)
             return
         }
+        var weights = UnsafePointer(packed)
+        if usesWinograd(outShape), let winogradPacked {
+            shape.winograd = 1
+            weights = UnsafePointer(winogradPacked)
+        }
         let chunk = argus_conv_chunk(&shape, isa.c, images, threads)
         let items = argus_conv_items(&shape, isa.c, images, chunk)
         let perThread = (argus_conv_scratch_bytes(&shape, isa.c, chunk) + 63) / 64 * 16  // floats, 64-byte multiples
@@ -67,9 +98,9 @@ final class DirectConvolution: @unchecked Sendable {
         let parts = Int(min(threads, items, Int64(pool.threads)))
         let scratch = workspace.scratch(atLeast: max(1, parts) * perThread)
         if parts <= 1 {
-            argus_conv_run(&shape, isa.c, packed, input, images, output, residual, chunk, 0, items, scratch)
+            argus_conv_run(&shape, isa.c, weights, input, images, output, residual, chunk, 0, items, scratch)
         } else {
-            argus_conv_run_pool(pool.pointer, &shape, isa.c, packed, input, images, output, residual, chunk, Int64(parts), scratch,
+            argus_conv_run_pool(pool.pointer, &shape, isa.c, weights, input, images, output, residual, chunk, Int64(parts), scratch,
                                 perThread * MemoryLayout<Float>.stride)
         }
     }

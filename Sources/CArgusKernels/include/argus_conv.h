@@ -35,6 +35,9 @@ typedef struct {
     int32_t out_h, out_w, filters;
     int32_t kh, kw, stride_y, stride_x, pad_y, pad_x;
     int32_t relu;
+    /// 1 to let 3×3 stride-1 padding-1 layers run as Winograd F(2×2, 3×3) where the channels fill
+    /// whole vectors (`argus_conv_winograd`); packing and running must agree on it.
+    int32_t winograd;
 } argus_conv_shape;
 
 /// 1 if this CPU runs `isa`.
@@ -45,6 +48,8 @@ argus_conv_isa argus_conv_best_isa(void);
 int32_t argus_conv_tile_filters(argus_conv_isa isa);
 int32_t argus_conv_tile_pixels(argus_conv_isa isa);
 
+/// 1 if this layer runs as Winograd F(2×2, 3×3) on `isa` (then chunks and items count 2×2 tiles).
+int argus_conv_winograd(const argus_conv_shape *s, argus_conv_isa isa);
 /// 1 if the direct kernel handles this layer (channels and K within its zero buffer).
 int argus_conv_supported(const argus_conv_shape *s);
 /// Floats of the packed weights and biases.
