@@ -46,17 +46,7 @@ struct BenchDetect: ParsableCommand {
             let size = DlibResize.upsampledSize(width: work.width, height: work.height)
             work = DlibResize.resize(work, width: size.width, height: size.height)
         }
-        var input = detector.networkInput(work)
-        var best1 = 1e9, best2 = 1e9
-        for _ in 0..<10 {
-            var t = DispatchTime.now().uptimeNanoseconds
-            input = detector.networkInput(work, threads: 1)
-            best1 = min(best1, Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
-            t = DispatchTime.now().uptimeNanoseconds
-            input = detector.networkInput(work, threads: 2)
-            best2 = min(best2, Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
-        }
-        FileHandle.standardError.write("DEBUG input 1 thread \(best1) ms, 2 threads \(best2)\n".data(using: .utf8)!)
+        let input = detector.networkInput(work, threads: threads)
         if profile {
             let phases = try detector.network.profile(input.tensor, shape: input.shape, threads: threads ?? 1)
             ProfileTable.print(phases, batch: 1, kernels: detector.network.kernels.rawValue, threads: threads ?? 1)

@@ -46,14 +46,19 @@ static inline int32_t argus_conv_lanes(argus_conv_isa isa) {
 }
 
 int argus_conv_winograd(const argus_conv_shape *s, argus_conv_isa isa) {
-    return s->winograd && s->kh == 3 && s->kw == 3 && s->stride_y == 1 && s->stride_x == 1 && s->pad_y == 1 && s->pad_x == 1 &&
-           s->in_c % argus_conv_lanes(isa) == 0 && s->in_c <= ARGUS_CONV_ZEROS && s->filters > 1;
+    const int same3 = s->kh == 3 && s->kw == 3 && s->pad_y == 1 && s->pad_x == 1;
+    const int same5 = s->kh == 5 && s->kw == 5 && s->pad_y == 2 && s->pad_x == 2;
+    return s->winograd && (same3 || same5) && s->stride_y == 1 && s->stride_x == 1 &&
+           s->in_c % argus_conv_lanes(isa) == 0 && 4 * s->in_c <= ARGUS_CONV_ZEROS && s->filters > 1;
 }
 
-// Tiles per Winograd block: the block's V (16 · C floats a tile) and M (16 · F) within ~192 KB.
+// 3×3 sub-kernels per side of the kernel: 1 for 3×3, 2 for 5×5 (padded to 6×6).
+static inline int64_t argus_wino_side(const argus_conv_shape *s) { return (s->kh + 2) / 3; }
+
+// Tiles per Winograd block: the block's V (16 · K floats a tile) and M (16 · F) within ~192 KB.
 static inline int64_t argus_wino_block(const argus_conv_shape *s, int64_t mr, int64_t nr) {
-    const int64_t fp = (s->filters + nr - 1) / nr * nr;
-    int64_t block = (192 * 1024) / (64 * (s->in_c + fp));
+    const int64_t fp = (s->filters + nr - 1) / nr * nr, kc = argus_wino_side(s) * argus_wino_side(s) * s->in_c;
+    int64_t block = (192 * 1024) / (64 * (kc + fp));
     if (block > 256) block = 256;
     block = block / mr * mr;
     return block < mr ? mr : block;
@@ -146,7 +151,10 @@ int argus_conv_supported(const argus_conv_shape *s) {
 size_t argus_conv_packed_count(const argus_conv_shape *s, argus_conv_isa isa) {
     const size_t nr = (size_t)argus_conv_tile_filters(isa);
     const size_t tiles = ((size_t)s->filters + nr - 1) / nr;
-    if (argus_conv_winograd(s, isa)) return tiles * nr + 16 * tiles * (size_t)s->in_c * nr;
+    if (argus_conv_winograd(s, isa)) {
+        const size_t side = (size_t)argus_wino_side(s);
+        return tiles * nr + 16 * tiles * side * side * (size_t)s->in_c * nr;
+    }
     const size_t k = (size_t)s->kh * s->kw * s->in_c;
     return tiles * nr + tiles * k * nr;
 }
@@ -158,21 +166,25 @@ void argus_conv_pack(const argus_conv_shape *s, argus_conv_isa isa, const float 
     for (int64_t j = 0; j < f; j++) packed[j] = bias[j];
     float *w = packed + tiles * nr;
     if (argus_conv_winograd(s, isa)) {
-        // U = G g Gᵀ per (filter, channel), in double, as [ξ][filter tile][c][nr].
-        const int64_t c = s->in_c;
+        // U = G g Gᵀ per (filter, sub-kernel, channel), in double, as [ξ][filter tile][sub·C + c][nr].
+        const int64_t c = s->in_c, side = argus_wino_side(s), kc = side * side * c;
         static const double g4[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
         for (int64_t j = 0; j < f; j++) {
-            for (int64_t ch = 0; ch < c; ch++) {
+            for (int64_t sc = 0; sc < kc; sc++) {
+                const int64_t sub = sc / c, ch = sc % c, u0 = 3 * (sub / side), v0 = 3 * (sub % side);
                 double g[3][3], t[4][3];
                 for (int u = 0; u < 3; u++)
-                    for (int v = 0; v < 3; v++) g[u][v] = kf[((u * 3 + v) * c + ch) * f + j];
+                    for (int v = 0; v < 3; v++) {
+                        const int64_t ku = u0 + u, kv = v0 + v;
+                        g[u][v] = ku < s->kh && kv < s->kw ? kf[((ku * s->kw + kv) * c + ch) * f + j] : 0;
+                    }
                 for (int i = 0; i < 4; i++)
                     for (int v = 0; v < 3; v++) t[i][v] = g4[i][0] * g[0][v] + g4[i][1] * g[1][v] + g4[i][2] * g[2][v];
                 for (int i = 0; i < 4; i++) {
                     for (int k = 0; k < 4; k++) {
                         const double u = t[i][0] * g4[k][0] + t[i][1] * g4[k][1] + t[i][2] * g4[k][2];
                         const int64_t xi = i * 4 + k, tile = j / nr, lane = j % nr;
-                        w[((xi * tiles + tile) * c + ch) * nr + lane] = (float)u;
+                        w[((xi * tiles + tile) * kc + sc) * nr + lane] = (float)u;
                     }
                 }
             }
@@ -236,7 +248,8 @@ size_t argus_conv_scratch_bytes(const argus_conv_shape *s, argus_conv_isa isa, i
     if (argus_conv_winograd(s, isa)) {
         const int64_t nr = argus_conv_tile_filters(isa), fp = (s->filters + nr - 1) / nr * nr;
         const int64_t block = argus_wino_block(s, mr, nr), padded = (block + mr - 1) / mr * mr;
-        return (size_t)(16 * block * (s->in_c + fp)) * sizeof(float) + (size_t)padded * sizeof(float *) + 64;
+        const int64_t kc = argus_wino_side(s) * argus_wino_side(s) * s->in_c;
+        return (size_t)(16 * block * (kc + fp)) * sizeof(float) + (size_t)padded * sizeof(float *) + 64;
     }
     const int64_t padded = (chunk + mr - 1) / mr * mr, k = (int64_t)s->kh * s->kw * s->in_c;
     const size_t table = argus_conv_table_bytes(padded, argus_conv_table_taps(s));

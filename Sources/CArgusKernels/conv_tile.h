@@ -166,13 +166,15 @@ static void CONV_NAME(run)(const argus_conv_shape *s, const float *packed, const
     }
 }
 
-/// Winograd F(2×2, 3×3) for 3×3, stride-1, padding-1 layers whose channels fill whole vectors:
-/// each 2×2 block of output pixels (a "tile") is computed from its 4×4 input patch with 16
-/// products per channel pair instead of 36. Tiles are processed in blocks that stay in the L2
-/// cache: the block's patches are transformed (V = Bᵀ d B, 16 values per channel), then for each of
-/// the 16 positions the microkernel multiplies the block's V rows by that position's transformed
-/// weights (U = G g Gᵀ, packed at load) into M, and the output transform (Y = Aᵀ M A) adds bias,
-/// residual and ReLU while storing the 2×2 pixels.
+/// Winograd F(2×2, 3×3) for stride-1 "same" layers of 3×3 or 5×5 whose channels fill whole
+/// vectors: each 2×2 block of output pixels (a "tile") is computed from 4×4 input patches with 16
+/// products per channel pair instead of 36. A 5×5 kernel is zero-padded to 6×6 and split into four
+/// 3×3 sub-kernels, each with its own patch; the sub-kernels' patches are stacked along the
+/// channels, so one product of K = 4·C does them all (64 products per tile instead of 100).
+/// Tiles are processed in blocks that stay in the L2 cache: the block's patches are transformed
+/// (V = Bᵀ d B, 16 values per channel), then for each of the 16 positions the microkernel multiplies
+/// the block's V rows by that position's transformed weights (U = G g Gᵀ, packed at load) into M,
+/// and the output transform (Y = Aᵀ M A) adds bias, residual and ReLU while storing the 2×2 pixels.
 CONV_TARGET
 static void CONV_NAME(wino)(const argus_conv_shape *s, const float *packed, const float *input, int64_t images,
                             float *output, const float *residual, int64_t tileBegin, int64_t tileEnd, void *scratch) {
@@ -180,18 +182,21 @@ static void CONV_NAME(wino)(const argus_conv_shape *s, const float *packed, cons
     const int64_t c = s->in_c, f = s->filters, ih = s->in_h, iw = s->in_w, oh = s->out_h, ow = s->out_w;
     const int64_t ftiles = (f + CONV_NR - 1) / CONV_NR, fp = ftiles * CONV_NR;
     const int64_t tx = (ow + 1) / 2, ty = (oh + 1) / 2;
+    const int64_t side = argus_wino_side(s), kc = side * side * c;  // sub-kernels per side; stacked channels
     const int64_t block = argus_wino_block(s, CONV_MR, CONV_NR);
     const float *bias = packed, *weights = packed + fp;
-    float *v = (float *)scratch;                       // [16][block][c]
-    float *m = v + 16 * block * c;                     // [16][block][fp]
+    float *v = (float *)scratch;                       // [16][block][kc]
+    float *m = v + 16 * block * kc;                    // [16][block][fp]
     const float **ptrs = (const float **)(m + 16 * block * fp);  // [block/MR][1][MR]
     const vf zero = {0};
     for (int64_t t0 = tileBegin; t0 < tileEnd; t0 += block) {
         const int64_t nt = tileEnd - t0 < block ? tileEnd - t0 : block;
-        // Input transform, a vector of channels at a time.
+        // Input transform, a vector of channels of one sub-kernel's patch at a time.
         for (int64_t q = 0; q < nt; q++) {
-            const int64_t t = t0 + q, n = t / (tx * ty), r = t % (tx * ty), y0 = (r / tx) * 2 - 1, x0 = (r % tx) * 2 - 1;
-            const float *image = input + n * ih * iw * c;
+          const int64_t t = t0 + q, n = t / (tx * ty), r = t % (tx * ty);
+          const float *image = input + n * ih * iw * c;
+          for (int64_t sub = 0; sub < side * side; sub++) {
+            const int64_t y0 = (r / tx) * 2 - s->pad_y + 3 * (sub / side), x0 = (r % tx) * 2 - s->pad_x + 3 * (sub % side);
             for (int64_t ch = 0; ch < c; ch += CONV_VL) {
                 vf d[4][4];
 #pragma clang loop unroll(full)
@@ -212,23 +217,24 @@ static void CONV_NAME(wino)(const argus_conv_shape *s, const float *packed, cons
                 }
 #pragma clang loop unroll(full)
                 for (int i = 0; i < 4; i++) {  // (Bᵀ d) B
-                    float *row = v + ((int64_t)(i * 4) * block + q) * c + ch;
+                    float *row = v + ((int64_t)(i * 4) * block + q) * kc + sub * c + ch;
                     *(vf *)(row) = b[i][0] - b[i][2];
-                    *(vf *)(row + block * c) = b[i][1] + b[i][2];
-                    *(vf *)(row + 2 * block * c) = b[i][2] - b[i][1];
-                    *(vf *)(row + 3 * block * c) = b[i][1] - b[i][3];
+                    *(vf *)(row + block * kc) = b[i][1] + b[i][2];
+                    *(vf *)(row + 2 * block * kc) = b[i][2] - b[i][1];
+                    *(vf *)(row + 3 * block * kc) = b[i][1] - b[i][3];
                 }
             }
+          }
         }
         // The 16 products: M[ξ] (nt × fp) = V[ξ] (nt × c) · U[ξ] (c × fp).
         for (int64_t xi = 0; xi < 16; xi++) {
             for (int64_t q = 0; q < (nt + CONV_MR - 1) / CONV_MR * CONV_MR; q++)
-                ptrs[q] = q < nt ? v + (xi * block + q) * c : argus_conv_zeros;
+                ptrs[q] = q < nt ? v + (xi * block + q) * kc : argus_conv_zeros;
             for (int64_t ft = 0; ft < ftiles; ft++) {
-                const float *w = weights + (xi * ftiles + ft) * c * CONV_NR;
+                const float *w = weights + (xi * ftiles + ft) * kc * CONV_NR;
                 for (int64_t q = 0; q < nt; q += CONV_MR) {
                     const int64_t np = nt - q < CONV_MR ? nt - q : CONV_MR;
-                    CONV_NAME(tile)(1, c, ptrs + q, w, argus_conv_zeros, m + (xi * block + q) * fp + ft * CONV_NR, fp, np,
+                    CONV_NAME(tile)(1, kc, ptrs + q, w, argus_conv_zeros, m + (xi * block + q) * fp + ft * CONV_NR, fp, np,
                                     CONV_NR, NULL, 0);
                 }
             }

@@ -59,7 +59,7 @@ struct DirectConvolutionTests {
                 #expect(nmse(fast.values, reference.values) < Double(conv.k) * 1e-14, "\(isa.rawValue), \(threads) threads")
                 #expect(net.direct(at: 0), "the direct kernel took the layer")
                 // 3×3 stride-1 layers with whole vectors of channels and outputs ≥ 3 px a side run as Winograd.
-                let winograd = t.k == 3 && t.stride == 1 && t.pad == 1 && t.c % 16 == 0 && min(t.h, t.w) >= 3
+                let winograd = (t.k == 3 && t.pad == 1 || t.k == 5 && t.pad == 2) && t.stride == 1 && t.c % 16 == 0 && min(t.h, t.w) >= 3
                 #expect(net.winograd(at: 0, output: fast.shape) == winograd, "Winograd \(winograd ? "used" : "not used")")
             }
         }
@@ -87,6 +87,34 @@ struct DirectConvolutionTests {
             for threads in [1, 2] {
                 let fast = try net.forward(input, shape: shape, threads: threads, imagesPerStep: 2).values
                 #expect(nmse(fast, reference) < 1e-12, "\(isa.rawValue), \(threads) threads")
+            }
+        }
+    }
+
+    @Test("the detector's tail: 45 channels padded to 48 so that its 5×5 layers run as Winograd, same values")
+    func paddedChain() throws {
+        var rng = TestRandom(state: 11)
+        func conv(_ c: Int, _ f: Int, _ k: Int) -> Convolution {
+            Convolution(filters: f, inChannels: c, kernelHeight: k, kernelWidth: k, strideY: 1, strideX: 1, padY: k / 2, padX: k / 2,
+                        oihw: rng.floats(f * c * k * k).map { $0 * 0.2 }, bias: rng.floats(f))
+        }
+        let ops: [Operation] = [
+            .convolution(conv(32, 45, 5)), .relu, .convolution(conv(45, 45, 5)), .relu, .convolution(conv(45, 45, 5)), .relu,
+            .convolution(conv(45, 1, 9)),
+        ]
+        let shape = Shape(n: 1, height: 21, width: 30, channels: 32)
+        let input = rng.floats(shape.count)
+        let reference = try Network(operations: ops, fuse: false).forward(input, shape: shape, mode: .reference, threads: 1)
+        #expect(reference.shape == Shape(n: 1, height: 21, width: 30, channels: 1))
+        for isa in Self.instructionSets {
+            let net = Network(operations: ops, kernels: isa)
+            let filters = net.operations.compactMap { op -> Int? in if case .convolution(let c) = op { return c.filters } else { return nil } }
+            #expect(filters == [48, 48, 45, 1])
+            #expect(net.winograd(at: 1, output: Shape(n: 1, height: 21, width: 30, channels: 48)))
+            for threads in [1, 2] {
+                let fast = try net.forward(input, shape: shape, threads: threads)
+                #expect(fast.shape == reference.shape)
+                #expect(nmse(fast.values, reference.values) < Double(45 * 81) * 1e-14, "\(isa.rawValue), \(threads) threads")
             }
         }
     }

@@ -21,8 +21,9 @@ public final class Network: Sendable {
     ///   - kernels: the microkernels' instruction set (default: `ARGUS_KERNELS`, else the best this CPU runs).
     public init(operations: [Operation], fuse: Bool = true, kernels: InstructionSet? = nil) {
         BLASThreads.useSingleThreadedBLAS()
-        let ops = fuse ? operations.fused() : operations
         let isa = kernels ?? InstructionSet.processDefault
+        var ops = fuse ? operations.fused() : operations
+        if fuse && DirectConvolution.winogradAllowed { ops = ops.paddedForWinograd() }
         self.operations = ops
         self.kernels = isa
         direct = ops.map { op in

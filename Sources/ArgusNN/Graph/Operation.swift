@@ -57,3 +57,25 @@ extension Array where Element == Operation {
         return out
     }
 }
+
+extension Array where Element == Operation {
+    /// Channels a Winograd layer's input is padded to a multiple of (every instruction set's vector).
+    static let winogradChannelMultiple = 16
+
+    /// Where a convolution feeds straight into one that Winograd could run (3×3 or 5×5, stride 1,
+    /// "same" padding) but whose input channels do not fill whole vectors (the detector's 45), the
+    /// first gets zero filters and the second zero-weighted channels up to a multiple of 16. The
+    /// network computes the same values: the extra channels are exactly zero.
+    public func paddedForWinograd() -> [Operation] {
+        var ops = self
+        let m = Self.winogradChannelMultiple
+        for i in ops.indices.dropLast() {
+            guard case .convolution(let a) = ops[i], case .convolution(let b) = ops[i + 1],
+                  a.filters % m != 0, a.filters == b.inChannels, b.winogradShaped else { continue }
+            let width = (a.filters + m - 1) / m * m
+            ops[i] = .convolution(a.padded(filters: width, inChannels: a.inChannels))
+            ops[i + 1] = .convolution(b.padded(filters: b.filters, inChannels: width))
+        }
+        return ops
+    }
+}

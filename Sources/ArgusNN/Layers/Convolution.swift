@@ -3,8 +3,8 @@
 /// Weights are kept as a K×F row-major matrix, K = kernelHeight·kernelWidth·inChannels in
 /// (u, v, c) order: the layout an NHWC im2col row multiplies directly.
 public struct Convolution: Sendable {
-    public let filters: Int
-    public let inChannels: Int
+    public private(set) var filters: Int
+    public private(set) var inChannels: Int
     public let kernelHeight: Int
     public let kernelWidth: Int
     public let strideY: Int
@@ -40,6 +40,24 @@ public struct Convolution: Sendable {
         weights = kf
     }
 
+    /// The same layer with `filters` and `inChannels` raised by zero filters and zero-weighted input
+    /// channels (an extra filter outputs its bias, 0, through ReLU: 0).
+    public func padded(filters newFilters: Int, inChannels newChannels: Int) -> Convolution {
+        precondition(newFilters >= filters && newChannels >= inChannels, "padding only adds")
+        var copy = self
+        copy.filters = newFilters
+        copy.inChannels = newChannels
+        var w = [Float](repeating: 0, count: kernelHeight * kernelWidth * newChannels * newFilters)
+        for tap in 0..<(kernelHeight * kernelWidth) {
+            for c in 0..<inChannels {
+                for f in 0..<filters { w[(tap * newChannels + c) * newFilters + f] = weights[(tap * inChannels + c) * filters + f] }
+            }
+        }
+        copy.weights = w
+        copy.bias = bias + [Float](repeating: 0, count: newFilters - filters)
+        return copy
+    }
+
     /// `out = 1 + (in + 2·pad − k) / stride`; nil when the input is smaller than the kernel.
     public func outputShape(_ input: Shape) -> Shape? {
         guard input.channels == inChannels else { return nil }
@@ -62,4 +80,10 @@ public struct Convolution: Sendable {
     public mutating func fuseReLU() { fusedReLU = true }
 
     public var flopsPerOutputPixel: Int { 2 * k * filters }
+
+    /// 3×3 or 5×5, stride 1, padded to keep the size: a shape the Winograd kernel takes.
+    var winogradShaped: Bool {
+        strideY == 1 && strideX == 1 && kernelHeight == kernelWidth && (kernelHeight == 3 || kernelHeight == 5)
+            && padY == kernelHeight / 2 && padX == kernelWidth / 2
+    }
 }
