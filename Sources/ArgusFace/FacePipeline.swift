@@ -1,3 +1,4 @@
+import ArgusNN
 public import ArgusImaging
 import Foundation
 
@@ -59,6 +60,7 @@ public final class FacePipeline: Sendable {
     public convenience init(models: ModelDirectory, options: Options = Options()) throws(FaceAnalysisError) {
         self.init(detector: try FaceDetector(models: models), landmarks: try LandmarkPredictor(models: models),
                   embedder: try FaceEmbedder(models: models), options: options)
+        Network.releaseLoadingMemory()
     }
 
     /// The same models with other options.

@@ -45,7 +45,14 @@ static inline int32_t argus_conv_lanes(argus_conv_isa isa) {
     }
 }
 
+// Winograd's transformed weights take 16/9 (3×3) or 64/25 (5×5) the room of the kernel's, and are
+// kept beside its direct packing (small outputs run direct): layers above 128 input channels
+// (three quarters of the ResNet's weights, an eighth of its time) stay direct only, which keeps a
+// loaded model small.
+#define ARGUS_WINO_MAX_CHANNELS 128
+
 int argus_conv_winograd(const argus_conv_shape *s, argus_conv_isa isa) {
+    if (s->in_c > ARGUS_WINO_MAX_CHANNELS) return 0;
     const int same3 = s->kh == 3 && s->kw == 3 && s->pad_y == 1 && s->pad_x == 1;
     const int same5 = s->kh == 5 && s->kw == 5 && s->pad_y == 2 && s->pad_x == 2;
     return s->winograd && (same3 || same5) && s->stride_y == 1 && s->stride_x == 1 &&
@@ -371,4 +378,19 @@ void argus_conv_single_run(argus_pool *pool, const argus_conv_shape *s, argus_co
     job.phase = 1;
     job.rows = images * s->out_h;
     argus_pool_run(pool, argus_conv_single_part, &job, parts);
+}
+
+void argus_conv_unpack(const argus_conv_shape *s, argus_conv_isa isa, const float *packed, float *kf, float *bias) {
+    const int64_t nr = argus_conv_tile_filters(isa), f = s->filters;
+    const int64_t tiles = (f + nr - 1) / nr, k = (int64_t)s->kh * s->kw * s->in_c;
+    for (int64_t j = 0; j < f; j++) bias[j] = packed[j];
+    const float *w = packed + tiles * nr;
+    for (int64_t row = 0; row < k; row++)
+        for (int64_t j = 0; j < f; j++) kf[row * f + j] = w[((j / nr) * k + row) * nr + j % nr];
+}
+
+void argus_conv_single_unpack(const argus_conv_shape *s, const float *weights, float *kf) {
+    const int64_t c = s->in_c, taps = (int64_t)s->kh * s->kw;
+    for (int64_t ch = 0; ch < c; ch++)
+        for (int64_t t = 0; t < taps; t++) kf[t * c + ch] = weights[ch * taps + t];
 }

@@ -1,4 +1,5 @@
 private import CArgusBLAS
+private import CArgusKernels
 import Dispatch
 
 /// A feed-forward network of `Operation`s, run on NHWC Float32 batches (layout: see `Shape`).
@@ -9,6 +10,8 @@ import Dispatch
 /// Convolutions run on the direct microkernels of `kernels` with weights packed here, once
 /// (`DirectConvolution`); `KernelMode.blas` runs them as im2col + single-threaded sgemm.
 public final class Network: Sendable {
+    /// The steps in forward order, fused. Convolutions the direct kernels run keep their weights only
+    /// in their packing (`Convolution.hasWeights` is false here).
     public let operations: [Operation]
     public let pool = WorkspacePool()
     /// The instruction set the convolutions run on.
@@ -24,13 +27,23 @@ public final class Network: Sendable {
         let isa = kernels ?? InstructionSet.processDefault
         var ops = fuse ? operations.fused() : operations
         if fuse && DirectConvolution.winogradAllowed { ops = ops.paddedForWinograd() }
-        self.operations = ops
-        self.kernels = isa
-        direct = ops.map { op in
+        let packed = ops.map { op -> DirectConvolution? in
             guard case .convolution(let conv) = op else { return nil }
             return DirectConvolution(conv, isa: isa)
         }
+        // A packed layer's weights live in its packing only: one copy of the model in memory.
+        for i in ops.indices {
+            if let p = packed[i] { ops[i] = .convolution(p.conv) }
+        }
+        self.operations = ops
+        self.kernels = isa
+        direct = packed
     }
+
+    /// Loading a model builds its weights several times over (file, parse, fusion, packing); model
+    /// loaders call this when done, so that the freed copies are handed back to the system rather
+    /// than kept resident for the life of the process.
+    public static func releaseLoadingMemory() { _ = argus_release_free_memory() }
 
     /// Whether operation `index` runs on the direct kernels (for tests).
     func direct(at index: Int) -> Bool { direct.indices.contains(index) && direct[index] != nil }
@@ -191,7 +204,9 @@ public final class Network: Sendable {
                 }
             }
             switch op {
-            case .convolution(let conv):
+            case .convolution(let layer):
+                // The reference and BLAS modes need the K×F weights a packed layer no longer keeps.
+                let conv = mode != .fast && !layer.hasWeights ? (direct[index]?.unpacked() ?? layer) : layer
                 let out = workspace.acquire(outShape.count)
                 let x = external ?? UnsafePointer(workspace.pointer(current)), y = workspace.pointer(out)
                 let consumed = external != nil

@@ -27,7 +27,7 @@ final class DirectConvolution: @unchecked Sendable {
         guard isa.isSupported, let probeOut = conv.outputShape(probeIn) else { return nil }
         var shape = Self.shape(conv, input: probeIn, output: probeOut, relu: false)
         self.isa = isa
-        self.conv = conv
+        self.conv = conv.strippingWeights()
         if conv.filters == 1 {
             // A single filter would fill 1 of a tile's 16+ lanes: vectorise over pixels instead.
             guard argus_conv_single_supported(&shape) != 0 else { return nil }
@@ -52,6 +52,24 @@ final class DirectConvolution: @unchecked Sendable {
             conv.bias.withUnsafeBufferPointer { b in argus_conv_pack(&shape, isa.c, w.baseAddress, b.baseAddress, packed) }
         }
         return packed
+    }
+
+    /// The layer with its K×F weights, rebuilt from the packing (for the reference and BLAS modes,
+    /// which networks run only in tests and comparisons).
+    func unpacked() -> Convolution {
+        var shape = Self.shape(conv, input: Shape(n: 1, height: conv.kernelHeight, width: conv.kernelWidth, channels: conv.inChannels),
+                               output: Shape(n: 1, height: 1, width: 1, channels: conv.filters), relu: false)
+        var kf = [Float](repeating: 0, count: conv.k * conv.filters), bias = conv.bias
+        kf.withUnsafeMutableBufferPointer { w in
+            bias.withUnsafeMutableBufferPointer { b in
+                if singleFilter {
+                    argus_conv_single_unpack(&shape, packed, w.baseAddress)
+                } else {
+                    argus_conv_unpack(&shape, isa.c, packed, w.baseAddress, b.baseAddress)
+                }
+            }
+        }
+        return conv.with(weights: kf, bias: bias)
     }
 
     /// Whether a call with this output shape runs as Winograd.

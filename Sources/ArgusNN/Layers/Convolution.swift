@@ -58,6 +58,25 @@ public struct Convolution: Sendable {
         return copy
     }
 
+    /// The layer without its weights (they live packed elsewhere: see `Network`); `hasWeights` false.
+    func strippingWeights() -> Convolution {
+        var copy = self
+        copy.weights = []
+        return copy
+    }
+
+    /// The layer with these K×F weights and biases.
+    func with(weights kf: [Float], bias b: [Float]) -> Convolution {
+        precondition(kf.count == k * filters && b.count == filters, "K×F weights, F biases")
+        var copy = self
+        copy.weights = kf
+        copy.bias = b
+        return copy
+    }
+
+    /// False for a layer whose weights a network keeps only in packed form.
+    public var hasWeights: Bool { !weights.isEmpty }
+
     /// `out = 1 + (in + 2·pad − k) / stride`; nil when the input is smaller than the kernel.
     public func outputShape(_ input: Shape) -> Shape? {
         guard input.channels == inChannels else { return nil }

@@ -57,6 +57,9 @@ size_t argus_conv_packed_count(const argus_conv_shape *s, argus_conv_isa isa);
 /// Packs K×F weights `kf` and `bias` (F floats) into `packed` (`argus_conv_packed_count` floats).
 void argus_conv_pack(const argus_conv_shape *s, argus_conv_isa isa, const float *kf, const float *bias, float *packed);
 
+/// The inverse of argus_conv_pack (direct layout): K×F weights and F biases.
+void argus_conv_unpack(const argus_conv_shape *s, argus_conv_isa isa, const float *packed, float *kf, float *bias);
+
 /// Output pixels per work item for `images` images run by `workers` threads.
 int64_t argus_conv_chunk(const argus_conv_shape *s, argus_conv_isa isa, int64_t images, int64_t workers);
 /// Work items: pixel chunks × filter tiles. Items are independent; split them across threads.
@@ -82,6 +85,7 @@ void argus_conv_run_pool(argus_pool *pool, const argus_conv_shape *s, argus_conv
 int argus_conv_single_supported(const argus_conv_shape *s);
 size_t argus_conv_single_planes_count(const argus_conv_shape *s, int64_t images);
 void argus_conv_single_pack(const argus_conv_shape *s, const float *kf, float *weights);
+void argus_conv_single_unpack(const argus_conv_shape *s, const float *weights, float *kf);
 void argus_conv_single_run(argus_pool *pool, const argus_conv_shape *s, argus_conv_isa isa, const float *weights, float bias,
                            const float *input, int64_t images, float *output, float *planes, int64_t parts);
 
