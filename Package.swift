@@ -148,7 +148,7 @@ let package = Package(
             swiftSettings: strictness
         ),
         .testTarget(name: "ArgusEvalTests", dependencies: ["ArgusEval"], swiftSettings: strictness),
-        .testTarget(name: "ArgusNNTests", dependencies: ["ArgusNN"], swiftSettings: strictness),
+        .testTarget(name: "ArgusNNTests", dependencies: ["ArgusNN", "CArgusKernels"], swiftSettings: strictness),
         .testTarget(name: "ArgusMatchingTests", dependencies: ["ArgusMatching", "CArgusKernels"], swiftSettings: strictness),
     ],
     swiftLanguageModes: [.v6]

@@ -32,8 +32,9 @@ public enum FaceAnalysisError: Error, Equatable, Sendable, CustomStringConvertib
 }
 
 extension InstructionSet {
-    /// `configured()`, its refusal as a `FaceAnalysisError`.
+    /// `configured()`, its refusal (or `ARGUS_PRECISION`'s) as a `FaceAnalysisError`.
     static func checkedDefault() throws(FaceAnalysisError) -> InstructionSet {
+        do { _ = try Precision.configured() } catch { throw .kernels(error.description) }
         do { return try configured() } catch { throw .kernels(error.description) }
     }
 }

@@ -15,7 +15,7 @@ public final class FaceEmbedder: Sendable {
     public let mean: (r: Float, g: Float, b: Float)
 
     /// - Parameter kernels: the convolutions' instruction set (default: `ARGUS_KERNELS`, else the best this CPU runs).
-    public init(modelPath: String, kernels: InstructionSet? = nil) throws(FaceAnalysisError) {
+    public init(modelPath: String, kernels: InstructionSet? = nil, precision: Precision? = nil) throws(FaceAnalysisError) {
         let file: DlibNetworkFile
         do {
             file = try DlibNetworkFile(contentsOf: modelPath, architecture: ResNetArchitecture.layers)
@@ -26,7 +26,7 @@ public final class FaceEmbedder: Sendable {
               file.input.rows == Self.chipSize, file.input.columns == Self.chipSize else {
             throw .model(.wrongArchitecture("expected a 150×150 metric-learning network"))
         }
-        network = Network(operations: file.operations, kernels: kernels)
+        network = Network(operations: file.operations, kernels: kernels, precision: precision)
         mean = file.input.mean
         let probe = Shape(n: 1, height: Self.chipSize, width: Self.chipSize, channels: 3)
         guard (try? network.outputShape(for: probe)) == Shape(n: 1, height: 1, width: 1, channels: Self.dimension) else {
@@ -34,10 +34,10 @@ public final class FaceEmbedder: Sendable {
         }
     }
 
-    public convenience init(models: ModelDirectory, kernels: InstructionSet? = nil) throws(FaceAnalysisError) {
+    public convenience init(models: ModelDirectory, kernels: InstructionSet? = nil, precision: Precision? = nil) throws(FaceAnalysisError) {
         let isa: InstructionSet
         if let kernels { isa = kernels } else { isa = try InstructionSet.checkedDefault() }
-        try self.init(modelPath: try models.require(ModelDirectory.recognitionFile), kernels: isa)
+        try self.init(modelPath: try models.require(ModelDirectory.recognitionFile), kernels: isa, precision: precision)
     }
 
     /// Raw descriptors of a batch of chips, in order.

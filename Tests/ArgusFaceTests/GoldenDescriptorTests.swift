@@ -49,6 +49,20 @@ struct GoldenDescriptorTests {
         }
     }
 
+    @Test("bf16 precision on the golden chips: cosine to fp32 and to dlib, measured", .enabled(if: TestPaths.hasGolden))
+    func bf16() throws {
+        let faces = try Self.faces()
+        #expect(faces.count == 3)
+        let chips = try faces.map { try ImageDecoder().decode(fileAt: TestPaths.golden.appendingPathComponent($0.chip_png).path) }
+        let fp32 = try SharedModels.embedder.descriptors(for: chips)
+        let bf16 = try FaceEmbedder(models: TestPaths.models, precision: .bf16).descriptors(for: chips)
+        for (i, face) in faces.enumerated() {
+            let toFP32 = cosine(bf16[i], fp32[i].map(Double.init)), toDlib = cosine(bf16[i], face.descriptor)
+            #expect(toFP32 >= 0.999 && toFP32 < 1, "\(face.chip_png): bf16 cos to fp32 \(toFP32)")
+            print("bf16 golden \(face.chip_png): cos to fp32 \(toFP32), to dlib \(toDlib)")
+        }
+    }
+
     @Test("chips of the wrong size are refused")
     func wrongSize() throws {
         #expect(throws: FaceAnalysisError.wrongChipSize(width: 149, height: 150)) {

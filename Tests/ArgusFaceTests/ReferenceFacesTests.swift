@@ -62,5 +62,19 @@ struct ReferenceFacesTests {
             #expect(c >= 0.99999 && m <= 1e-4, "\(path): cos \(c), max |Δ| \(m)")
         }
         print("reference faces: \(chips.count), worst cos \(worstCos), worst max |Δ| \(worstDelta)")
+
+        // The optional bf16 precision (off by default): its cost, measured against dlib and against fp32.
+        let bf16 = try FaceEmbedder(models: TestPaths.models, precision: .bf16).descriptors(for: chips)
+        #expect(bf16.count == descriptors.count)
+        var worstToDlib = 1.0, worstToFP32 = 1.0, meanToFP32 = 0.0
+        for (i, d) in bf16.enumerated() {
+            worstToDlib = min(worstToDlib, cosine(d, expected[i].1.descriptor))
+            let c = cosine(d, descriptors[i].map(Double.init))
+            worstToFP32 = min(worstToFP32, c)
+            meanToFP32 += c / Double(bf16.count)
+        }
+        #expect(worstToFP32 < 1, "bf16 rounds: not equal to fp32")
+        #expect(worstToFP32 >= 0.999, "bf16 worst cosine to fp32 \(worstToFP32)")
+        print("bf16 on the reference faces: worst cos to fp32 \(worstToFP32), mean \(meanToFP32); worst cos to dlib \(worstToDlib)")
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import ArgusNN
+import CArgusKernels
 
 /// The direct microkernels of every instruction set this CPU runs, against the reference loop, on
 /// every convolution shape the two networks use (channels, filters, kernel, stride and padding as in
@@ -130,5 +131,39 @@ struct DirectConvolutionTests {
             // Logged so a run on an AVX-512 machine and one without can be told apart.
             print("DirectConvolutionTests: this CPU has no AVX-512; its 16-lane tiling ran as wide16-avx2")
         }
+    }
+}
+
+@Suite("bfloat16 rounding")
+struct BFloat16Tests {
+    func rounded(_ values: [Float]) -> [Float] {
+        var out = [Float](repeating: .nan, count: values.count)
+        values.withUnsafeBufferPointer { v in out.withUnsafeMutableBufferPointer { argus_round_bf16(v.baseAddress, $0.baseAddress, v.count) } }
+        return out
+    }
+
+    @Test("nearest, ties to even; exact values, infinities and NaN kept")
+    func rounding() {
+        let ulp = Float(1) / 128  // bf16's spacing at 1
+        let r = rounded([1, 1 + ulp / 2, 1 + ulp + ulp / 2, 1 + ulp / 4, -3.5, .infinity, -.infinity, 0, 1 + ulp / 2 + 1e-6])
+        #expect(r[0] == 1 && r[1] == 1 && r[2] == 1 + 2 * ulp && r[3] == 1 && r[4] == -3.5)
+        #expect(r[5] == .infinity && r[6] == -.infinity && r[7] == 0 && r[8] == 1 + ulp)
+        #expect(rounded([.nan])[0].isNaN)
+        #expect(rounded([Float.greatestFiniteMagnitude])[0] == .infinity)  // rounds up past bf16's largest
+    }
+
+    @Test("a bf16 network: weights and inputs rounded, sums in Float32; close to fp32, not equal")
+    func network() throws {
+        var rng = TestRandom(state: 5)
+        let conv = Convolution(filters: 32, inChannels: 16, kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1, padY: 1, padX: 1,
+                               oihw: rng.floats(32 * 16 * 9), bias: rng.floats(32))
+        let shape = Shape(n: 2, height: 9, width: 8, channels: 16)
+        let input = rng.floats(shape.count)
+        let fp32 = try Network(operations: [.convolution(conv)], precision: .fp32).forward(input, shape: shape).values
+        let bf16Net = Network(operations: [.convolution(conv)], precision: .bf16)
+        #expect(bf16Net.precision == .bf16 && !bf16Net.winograd(at: 0, output: Shape(n: 2, height: 9, width: 8, channels: 32)))
+        let bf16 = try bf16Net.forward(input, shape: shape).values
+        let error = nmse(bf16, fp32)
+        #expect(error > 1e-9 && error < 1e-4, "nmse \(error)")
     }
 }

@@ -16,20 +16,30 @@ public final class Network: Sendable {
     public let pool = WorkspacePool()
     /// The instruction set the convolutions run on.
     public let kernels: InstructionSet
+    /// The precision of the convolutions' inputs and weights.
+    public let precision: Precision
     /// Per operation: the packed convolution, where the direct kernel takes the layer.
     private let direct: [DirectConvolution?]
 
     /// - Parameters:
     ///   - operations: forward order; affine and ReLU steps are fused where possible.
     ///   - kernels: the microkernels' instruction set (default: `ARGUS_KERNELS`, else the best this CPU runs).
-    public init(operations: [Operation], fuse: Bool = true, kernels: InstructionSet? = nil) {
+    ///   - precision: default `ARGUS_PRECISION`, else fp32.
+    public init(operations: [Operation], fuse: Bool = true, kernels: InstructionSet? = nil, precision: Precision? = nil) {
         BLASThreads.useSingleThreadedBLAS()
         let isa = kernels ?? InstructionSet.processDefault
+        let precision = precision ?? Precision.processDefault
+        let winograd = DirectConvolution.winogradAllowed && precision == .fp32
         var ops = fuse ? operations.fused() : operations
-        if fuse && DirectConvolution.winogradAllowed { ops = ops.paddedForWinograd() }
+        if fuse && winograd { ops = ops.paddedForWinograd() }
         let packed = ops.map { op -> DirectConvolution? in
-            guard case .convolution(let conv) = op else { return nil }
-            return DirectConvolution(conv, isa: isa)
+            guard case .convolution(var conv) = op else { return nil }
+            if precision == .bf16 {
+                var kf = conv.weights
+                kf.withUnsafeMutableBufferPointer { argus_round_bf16($0.baseAddress, $0.baseAddress, $0.count) }
+                conv = conv.with(weights: kf, bias: conv.bias)
+            }
+            return DirectConvolution(conv, isa: isa, winograd: winograd)
         }
         // A packed layer's weights live in its packing only: one copy of the model in memory.
         for i in ops.indices {
@@ -37,6 +47,7 @@ public final class Network: Sendable {
         }
         self.operations = ops
         self.kernels = isa
+        self.precision = precision
         direct = packed
     }
 
@@ -208,9 +219,19 @@ public final class Network: Sendable {
                 // The reference and BLAS modes need the K×F weights a packed layer no longer keeps.
                 let conv = mode != .fast && !layer.hasWeights ? (direct[index]?.unpacked() ?? layer) : layer
                 let out = workspace.acquire(outShape.count)
-                let x = external ?? UnsafePointer(workspace.pointer(current)), y = workspace.pointer(out)
+                var x = external ?? UnsafePointer(workspace.pointer(current))
+                let y = workspace.pointer(out)
                 let consumed = external != nil
                 external = nil
+                // bf16: the layer reads its input rounded (a copy: a saved tensor stays Float32).
+                var rounded: Int?
+                if precision == .bf16 && mode == .fast && direct[index] != nil {
+                    let r = workspace.acquire(currentShape.count)
+                    argus_round_bf16(x, workspace.pointer(r), currentShape.count)
+                    x = UnsafePointer(workspace.pointer(r))
+                    rounded = r
+                }
+                defer { if let rounded { workspace.release(rounded) } }
                 if mode == .fast, let packed = direct[index] {
                     // A residual add of a same-shaped saved tensor right after is done in the store.
                     var residual: UnsafePointer<Float>?, relu = false

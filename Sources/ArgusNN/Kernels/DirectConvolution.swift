@@ -21,7 +21,8 @@ final class DirectConvolution: @unchecked Sendable {
     static let winogradAllowed: Bool = getenv("ARGUS_WINOGRAD").map { String(cString: $0) != "0" } ?? true
 
     /// nil when the direct kernel does not take this layer (it then runs as im2col + sgemm).
-    init?(_ conv: Convolution, isa: InstructionSet) {
+    /// - Parameter winograd: whether 3×3/5×5 stride-1 layers may also be packed for Winograd.
+    init?(_ conv: Convolution, isa: InstructionSet, winograd allowWinograd: Bool = true) {
         // Probe shapes: the output of a (kh + 2)×(kw + 2) input, as the layer's rules give it.
         let probeIn = Shape(n: 1, height: conv.kernelHeight + 2, width: conv.kernelWidth + 2, channels: conv.inChannels)
         guard isa.isSupported, let probeOut = conv.outputShape(probeIn) else { return nil }
@@ -42,7 +43,8 @@ final class DirectConvolution: @unchecked Sendable {
         packed = Self.pack(conv, shape: shape, isa: isa)
         var winograd = shape
         winograd.winograd = 1
-        winogradPacked = Self.winogradAllowed && argus_conv_winograd(&winograd, isa.c) != 0 ? Self.pack(conv, shape: winograd, isa: isa) : nil
+        winogradPacked = allowWinograd && Self.winogradAllowed && argus_conv_winograd(&winograd, isa.c) != 0
+            ? Self.pack(conv, shape: winograd, isa: isa) : nil
     }
 
     private static func pack(_ conv: Convolution, shape: argus_conv_shape, isa: InstructionSet) -> UnsafeMutablePointer<Float> {

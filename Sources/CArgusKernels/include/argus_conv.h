@@ -89,6 +89,10 @@ void argus_conv_single_unpack(const argus_conv_shape *s, const float *weights, f
 void argus_conv_single_run(argus_pool *pool, const argus_conv_shape *s, argus_conv_isa isa, const float *weights, float bias,
                            const float *input, int64_t images, float *output, float *planes, int64_t parts);
 
+/// Rounds to bfloat16 (nearest, ties to even), kept as float32 with the low 16 bits zero.
+/// `destination` may be `source`.
+void argus_round_bf16(const float *source, float *destination, size_t count);
+
 #ifdef __cplusplus
 }
 #endif
