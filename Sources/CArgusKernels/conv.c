@@ -150,7 +150,8 @@ int32_t argus_conv_tile_pixels(argus_conv_isa isa) {
 
 int argus_conv_supported(const argus_conv_shape *s) {
     const int64_t k = (int64_t)s->kh * s->kw * s->in_c;
-    if (s->in_c <= 0 || s->filters <= 0 || s->kh <= 0 || s->kw <= 0 || s->stride_y <= 0 || s->stride_x <= 0) return 0;
+    if (s->in_c <= 0 || s->filters <= 0 || s->kh <= 0 || s->kw <= 0 || s->stride_y <= 0 || s->stride_x <= 0 ||
+        s->pad_y < 0 || s->pad_x < 0) return 0;
     // The longest run one pointer covers must fit in the zeros a padded position reads.
     return k / argus_conv_table_taps(s) <= ARGUS_CONV_ZEROS;
 }
@@ -322,6 +323,7 @@ void argus_conv_run_pool(argus_pool *pool, const argus_conv_shape *s, argus_conv
 
 int argus_conv_single_supported(const argus_conv_shape *s) {
     return s->filters == 1 && s->stride_x == 1 && s->stride_y == 1 && s->in_c > 0 && s->kh > 0 && s->kw > 0 &&
+           s->pad_x >= 0 && s->pad_y >= 0 &&
            s->out_w == s->in_w + 2 * s->pad_x - s->kw + 1 && s->out_h == s->in_h + 2 * s->pad_y - s->kh + 1;
 }
 

@@ -1,3 +1,4 @@
+// ReLU on these paths is max(x, 0) with NaN giving 0 (the vector max's rule), everywhere.
 // The microkernel and driver of argus_conv.h, written once over a vector type and included by
 // conv.c once per instruction set. Before including, define:
 //   CONV_NAME(x)   the name of x for this instruction set (e.g. x##_avx2)
@@ -278,7 +279,7 @@ static void CONV_NAME(wino)(const argus_conv_shape *s, const float *packed, cons
                             *(vf *)tmp = out;
                             for (int64_t l = 0; l < lanes; l++) {
                                 float value = tmp[l] + (residual ? residual[at + l] : 0);
-                                output[at + l] = s->relu && value < 0 ? 0 : value;
+                                output[at + l] = s->relu ? (value > 0 ? value : 0) : value;
                             }
                         }
                     }

@@ -1,6 +1,8 @@
+#define _GNU_SOURCE
 #include "argus_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #if defined(__x86_64__)
@@ -10,9 +12,19 @@
 #define ARGUS_PAUSE() ((void)0)
 #endif
 
-// Spins before a worker sleeps: ~100-200 µs of pause instructions, longer than the gap between
-// two layers of a pass, shorter than anything a user would notice as a busy core.
-#define ARGUS_POOL_SPINS 20000
+// Spins before a worker sleeps: 2,000 pauses, 40-100 µs depending on the CPU's pause latency;
+// longer than the gap between two layers of a pass, short enough not to hold a core that other
+// work needs. A caller waiting for its job's last parts yields after as many spins, so a worker
+// the scheduler has preempted gets the core back instead of being waited on at full speed.
+#define ARGUS_POOL_SPINS 2000
+
+static inline void argus_pool_wait_step(int *spins) {
+    if (++*spins < ARGUS_POOL_SPINS) {
+        ARGUS_PAUSE();
+    } else {
+        sched_yield();
+    }
+}
 
 struct argus_pool {
     int32_t threads;
@@ -71,6 +83,10 @@ static void *argus_pool_worker(void *arg) {
 argus_pool *argus_pool_create(int32_t threads) {
     argus_pool *pool = calloc(1, sizeof(argus_pool));
     if (!pool) return NULL;
+    // No more threads than the CPUs this process may run on (taskset, cpusets).
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) > 0 && CPU_COUNT(&allowed) < threads)
+        threads = CPU_COUNT(&allowed);
     pool->threads = threads < 1 ? 1 : threads;
     pthread_mutex_init(&pool->owner, NULL);
     pthread_mutex_init(&pool->lock, NULL);
@@ -113,9 +129,11 @@ void argus_pool_run(argus_pool *pool, argus_pool_task task, void *context, int64
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
     argus_pool_work(pool);
-    while (atomic_load_explicit(&pool->finished, memory_order_acquire) < parts) ARGUS_PAUSE();
+    int spins = 0;
+    while (atomic_load_explicit(&pool->finished, memory_order_acquire) < parts) argus_pool_wait_step(&spins);
     for (int32_t i = 0; i + 1 < pool->threads; i++) {
-        while (atomic_load_explicit(&pool->acknowledged[i].generation, memory_order_acquire) < generation) ARGUS_PAUSE();
+        while (atomic_load_explicit(&pool->acknowledged[i].generation, memory_order_acquire) < generation)
+            argus_pool_wait_step(&spins);
     }
     pthread_mutex_unlock(&pool->owner);
 }

@@ -11,8 +11,9 @@ import Dispatch
 /// (`DirectConvolution`); `KernelMode.blas` runs them as im2col + single-threaded sgemm.
 public final class Network: Sendable {
     /// The steps in forward order, fused. Convolutions the direct kernels run keep their weights only
-    /// in their packing (`Convolution.hasWeights` is false here).
-    public let operations: [Operation]
+    /// in their packing (`Convolution.hasWeights` is false here), which is why this is not public:
+    /// these steps cannot build another network.
+    let operations: [Operation]
     public let pool = WorkspacePool()
     /// The instruction set the convolutions run on.
     public let kernels: InstructionSet
@@ -27,18 +28,23 @@ public final class Network: Sendable {
     ///   - precision: default `ARGUS_PRECISION`, else fp32.
     public init(operations: [Operation], fuse: Bool = true, kernels: InstructionSet? = nil, precision: Precision? = nil) {
         BLASThreads.useSingleThreadedBLAS()
-        let isa = kernels ?? InstructionSet.processDefault
+        // An instruction set this CPU cannot run falls back to the best it can (`kernels` says which ran).
+        let isa = (kernels ?? InstructionSet.processDefault).isSupported ? (kernels ?? InstructionSet.processDefault) : InstructionSet.best
         let precision = precision ?? Precision.processDefault
         let winograd = DirectConvolution.winogradAllowed && precision == .fp32
         var ops = fuse ? operations.fused() : operations
-        if fuse && winograd { ops = ops.paddedForWinograd() }
-        let packed = ops.map { op -> DirectConvolution? in
-            guard case .convolution(var conv) = op else { return nil }
+        if fuse && winograd { ops = ops.paddedForWinograd(isa: isa) }
+        for i in ops.indices {
+            guard case .convolution(let conv) = ops[i] else { continue }
+            precondition(conv.hasWeights, "a convolution without weights: steps of a built network cannot build another")
             if precision == .bf16 {
                 var kf = conv.weights
                 kf.withUnsafeMutableBufferPointer { argus_round_bf16($0.baseAddress, $0.baseAddress, $0.count) }
-                conv = conv.with(weights: kf, bias: conv.bias)
+                ops[i] = .convolution(conv.with(weights: kf, bias: conv.bias))
             }
+        }
+        let packed = ops.map { op -> DirectConvolution? in
+            guard case .convolution(let conv) = op else { return nil }
             return DirectConvolution(conv, isa: isa, winograd: winograd)
         }
         // A packed layer's weights live in its packing only: one copy of the model in memory.

@@ -66,13 +66,15 @@ extension Array where Element == Operation {
     /// "same" padding) but whose input channels do not fill whole vectors (the detector's 45), the
     /// first gets zero filters and the second zero-weighted channels up to a multiple of 16. The
     /// network computes the same values: the extra channels are exactly zero.
-    public func paddedForWinograd() -> [Operation] {
+    func paddedForWinograd(isa: InstructionSet) -> [Operation] {
         var ops = self
         let m = Self.winogradChannelMultiple
         for i in ops.indices.dropLast() {
             guard case .convolution(let a) = ops[i], case .convolution(let b) = ops[i + 1],
-                  a.filters % m != 0, a.filters == b.inChannels, b.winogradShaped else { continue }
+                  a.filters > 1, a.filters % m != 0, a.filters == b.inChannels else { continue }
             let width = (a.filters + m - 1) / m * m
+            // Only where the padded layer would then run as Winograd.
+            guard DirectConvolution.winogradTakes(b.padded(filters: b.filters, inChannels: width), isa: isa) else { continue }
             ops[i] = .convolution(a.padded(filters: width, inChannels: a.inChannels))
             ops[i + 1] = .convolution(b.padded(filters: b.filters, inChannels: width))
         }

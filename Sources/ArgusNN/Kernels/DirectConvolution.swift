@@ -25,7 +25,7 @@ final class DirectConvolution: @unchecked Sendable {
     init?(_ conv: Convolution, isa: InstructionSet, winograd allowWinograd: Bool = true) {
         // Probe shapes: the output of a (kh + 2)×(kw + 2) input, as the layer's rules give it.
         let probeIn = Shape(n: 1, height: conv.kernelHeight + 2, width: conv.kernelWidth + 2, channels: conv.inChannels)
-        guard isa.isSupported, let probeOut = conv.outputShape(probeIn) else { return nil }
+        guard isa.isSupported, conv.hasWeights, let probeOut = conv.outputShape(probeIn) else { return nil }
         var shape = Self.shape(conv, input: probeIn, output: probeOut, relu: false)
         self.isa = isa
         self.conv = conv.strippingWeights()
@@ -74,6 +74,15 @@ final class DirectConvolution: @unchecked Sendable {
         return conv.with(weights: kf, bias: bias)
     }
 
+    /// Whether the Winograd kernel takes this layer's shape (channels, filters, kernel, stride, padding).
+    static func winogradTakes(_ conv: Convolution, isa: InstructionSet) -> Bool {
+        let probeIn = Shape(n: 1, height: conv.kernelHeight + 2, width: conv.kernelWidth + 2, channels: conv.inChannels)
+        guard let probeOut = conv.outputShape(probeIn) else { return false }
+        var shape = Self.shape(conv, input: probeIn, output: probeOut, relu: false)
+        shape.winograd = 1
+        return argus_conv_winograd(&shape, isa.c) != 0
+    }
+
     /// Whether a call with this output shape runs as Winograd.
     func usesWinograd(_ outShape: Shape) -> Bool {
         winogradPacked != nil && min(outShape.height, outShape.width) >= Self.winogradMinimumSide
@@ -101,8 +110,10 @@ final class DirectConvolution: @unchecked Sendable {
         if singleFilter {
             precondition(residual == nil, "no residual add on a single-filter layer")
             let planes = workspace.scratch(atLeast: argus_conv_single_planes_count(&shape, images))
-            let parts = Int64(min(Int(threads), IntraOpPool.shared.threads))
-            argus_conv_single_run(parts > 1 ? IntraOpPool.shared.pointer : nil, &shape, isa.c, packed, conv.bias[0], input, images,
+            // The pool is touched (and its threads started) only by passes that split layers.
+            let pool = threads > 1 ? IntraOpPool.shared : nil
+            let parts = Int64(min(Int(threads), pool?.threads ?? 1))
+            argus_conv_single_run(parts > 1 ? pool?.pointer : nil, &shape, isa.c, packed, conv.bias[0], input, images,
                                   output, planes, parts)
             return
         }
@@ -111,16 +122,18 @@ final class DirectConvolution: @unchecked Sendable {
             shape.winograd = 1
             weights = UnsafePointer(winogradPacked)
         }
-        let chunk = argus_conv_chunk(&shape, isa.c, images, threads)
+        // The pool is touched (and its threads started) only by passes that split layers.
+        let pool = threads > 1 ? IntraOpPool.shared : nil
+        let workers = min(threads, Int64(pool?.threads ?? 1))
+        let chunk = argus_conv_chunk(&shape, isa.c, images, workers)
         let items = argus_conv_items(&shape, isa.c, images, chunk)
         let perThread = (argus_conv_scratch_bytes(&shape, isa.c, chunk) + 63) / 64 * 16  // floats, 64-byte multiples
-        let pool = IntraOpPool.shared
-        let parts = Int(min(threads, items, Int64(pool.threads)))
+        let parts = Int(min(workers, items))
         let scratch = workspace.scratch(atLeast: max(1, parts) * perThread)
         if parts <= 1 {
             argus_conv_run(&shape, isa.c, weights, input, images, output, residual, chunk, 0, items, scratch)
         } else {
-            argus_conv_run_pool(pool.pointer, &shape, isa.c, weights, input, images, output, residual, chunk, Int64(parts), scratch,
+            argus_conv_run_pool(pool?.pointer, &shape, isa.c, weights, input, images, output, residual, chunk, Int64(parts), scratch,
                                 perThread * MemoryLayout<Float>.stride)
         }
     }

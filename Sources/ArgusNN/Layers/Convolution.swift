@@ -75,7 +75,7 @@ public struct Convolution: Sendable {
     }
 
     /// False for a layer whose weights a network keeps only in packed form.
-    public var hasWeights: Bool { !weights.isEmpty }
+    var hasWeights: Bool { !weights.isEmpty }
 
     /// `out = 1 + (in + 2·pad − k) / stride`; nil when the input is smaller than the kernel.
     public func outputShape(_ input: Shape) -> Shape? {

@@ -421,6 +421,10 @@ final class PostgresBackend: SQLBackend {
         try transaction("BEGIN ISOLATION LEVEL SERIALIZABLE", readOnly: false, body)
     }
 
+    func bookkeeping<T>(_ body: (any SQLDatabase) throws -> T) throws -> T {
+        try transaction("BEGIN ISOLATION LEVEL READ COMMITTED", readOnly: false, body)
+    }
+
     /// BEGIN travels with the first statement (one round trip, not two); a read-only transaction's
     /// COMMIT is not waited for (the connection's next user queues behind it).
     func transaction<T>(_ begin: String, readOnly: Bool, _ body: (any SQLDatabase) throws -> T) throws -> T {

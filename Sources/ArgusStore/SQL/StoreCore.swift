@@ -11,6 +11,14 @@ protocol SQLBackend: Sendable {
     /// again when the database reports a conflict, so `body` must be safe to run twice). Errors
     /// leave it as `StoreError`s.
     func write<T>(_ body: (any SQLDatabase) throws -> T) throws -> T
+    /// A write that decides nothing from what it reads (bookkeeping such as a key's last use): it
+    /// needs no isolation from other writes, so on PostgreSQL it runs READ COMMITTED and can never
+    /// lose a serialization race against, or make one for, the decisions that do.
+    func bookkeeping<T>(_ body: (any SQLDatabase) throws -> T) throws -> T
+}
+
+extension SQLBackend {
+    func bookkeeping<T>(_ body: (any SQLDatabase) throws -> T) throws -> T { try write(body) }
 }
 
 /// What every relational store holds besides its backend: the key vault and what is cached from it.
@@ -43,4 +51,5 @@ extension SQLBackedStore {
 
     func read<T>(_ body: (any SQLDatabase) throws -> T) throws -> T { try core.backend.read(body) }
     func write<T>(_ body: (any SQLDatabase) throws -> T) throws -> T { try core.backend.write(body) }
+    func bookkeeping<T>(_ body: (any SQLDatabase) throws -> T) throws -> T { try core.backend.bookkeeping(body) }
 }

@@ -2,7 +2,8 @@
 // pass: one job per layer, back to back). Workers spin briefly between jobs before sleeping, so
 // the next layer's job starts in about a microsecond instead of a thread wake-up; a job that
 // arrives while another caller holds the pool runs on the caller's thread alone (concurrent
-// passes already use every core, and the pool never oversubscribes them).
+// passes already use the cores; that caller adds one thread, the pool none). At most one thread
+// per CPU the process may run on.
 #ifndef ARGUS_POOL_H
 #define ARGUS_POOL_H
 
