@@ -10,6 +10,18 @@ import Testing
 /// measures the neighbours, not the code.
 @Suite("Timing (run alone)")
 struct TimingTests {
+    @Test("during a flood of wrong log-ins the API answers within 0.5 s: password hashing has a thread of its own")
+    func pingDuringLoginFlood() async throws {
+        try await ServiceHarness.withService(tweak: { $0.openSignup = true }) { runtime, client in
+            #expect(try await ConsoleAttackTests.signUp(client, email: "victim@a.test").status == .ok)
+            let (cookies, field) = try await ConsoleAttackTests.preLogin(client, "/console/login")
+            let (statuses, ping) = try await ConsoleAttackTests.loginFlood(runtime, client, cookies: cookies, field: field)
+            #expect(statuses.filter { $0 == .ok }.count == 1, "the ping answered 200")
+            #expect(statuses.filter { $0 == .tooManyRequests || $0 == .serviceUnavailable }.count >= 25, "the flood was limited")
+            #expect(ping < 0.5, "the ping took \(ping) s")
+        }
+    }
+
     @Test("a huge signature is refused at the body cap within 3 s")
     func hugeSignature() async throws {
         try await ServiceHarness.withRouter { runtime, client in
