@@ -54,3 +54,48 @@ def onnx_models():
         subprocess.run([sys.executable, os.path.join(SHARED, "tools", "onnx_anchor", "export.py"), "--out", out,
                         "--residual", "pad"], check=True, env=env, cwd=os.path.join(SHARED, "tools"))
     return out
+
+
+CHIP_MEAN = (122.782, 117.001, 104.298)
+
+
+def chip_tensor(chips):
+    """150x150 RGB chips as the ResNet's NCHW input: (pixel - mean) / 256, as dlib and Argus do."""
+    import numpy as np
+    mean = np.array(CHIP_MEAN, np.float32)
+    return np.ascontiguousarray(((np.stack(chips).astype(np.float32) - mean) / np.float32(256)).transpose(0, 3, 1, 2))
+
+
+def ort_session(name, threads):
+    """An ONNX Runtime CPU session on an exported network ("resnet" or "mmod") with `threads` intra-op threads."""
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    return ort.InferenceSession(os.path.join(onnx_models(), f"{name}.onnx"), so, providers=["CPUExecutionProvider"])
+
+
+def photo_640(folder):
+    """The golden 320x240 photo enlarged to 640x480 (the detector benchmarks' input): its path and pixels."""
+    import numpy as np
+    from PIL import Image
+    src = Image.open(os.path.join(SHARED, "tools", "dlib_ref", "golden", "obama_320x240.png")).convert("RGB")
+    path = os.path.join(folder, "obama_640x480.png")
+    src.resize((640, 480), Image.BILINEAR).save(path)
+    return path, np.array(Image.open(path).convert("RGB"))
+
+
+def ort_detector(threads=2):
+    """The numpy reference detector (shared/tools/dlib_ref/mmod.py: pyramid, decoding, NMS) with ONNX
+    Runtime running its network, and that session: (detector, session)."""
+    sys.path.insert(0, os.path.join(SHARED, "tools"))
+    from dlib_ref import mmod
+    sess = ort_session("mmod", threads)
+    det = mmod.MMODDetector(os.path.join(MODELS, "mmod_human_face_detector.dat"))
+
+    def ort_score_map(image):
+        x, rects = mmod.build_input_tensor(image, det.avg, det.padding, det.outer_padding)
+        return sess.run(None, {"input": x})[0][0, 0], rects, x.shape
+    det.score_map = ort_score_map
+    det.input_tensor = lambda image: mmod.build_input_tensor(image, det.avg, det.padding, det.outer_padding)[0]
+    return det, sess

@@ -18,7 +18,7 @@ import tempfile
 import numpy as np
 from PIL import Image
 
-from common import MODELS, SHARED, argus_json, header, median_ms, onnx_models
+from common import MODELS, SHARED, argus_json, chip_tensor, header, median_ms, ort_session
 
 
 def make_chips(n, folder):
@@ -61,14 +61,10 @@ def main():
         if not args.skip_dlib:
             dlib_ms = median_ms(lambda: facerec.compute_face_descriptor(chips), max(1, args.repeats // 2)) / batch
 
-        mean = np.array([122.782, 117.001, 104.298], np.float32)
-        x = np.ascontiguousarray(((np.stack(chips).astype(np.float32) - mean) / np.float32(256)).transpose(0, 3, 1, 2))
+        x = chip_tensor(chips)
         onnx_ms = {}
         for threads in (1, 2):
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = threads
-            so.inter_op_num_threads = 1
-            sess = ort.InferenceSession(os.path.join(onnx_models(), "resnet.onnx"), so, providers=["CPUExecutionProvider"])
+            sess = ort_session("resnet", threads)
             onnx_ms[(batch, threads)] = median_ms(lambda: sess.run(None, {"input": x}), args.repeats) / batch
             onnx_ms[(1, threads)] = median_ms(lambda: sess.run(None, {"input": x[:1]}), args.repeats * 4)
 

@@ -24,7 +24,7 @@ import tempfile
 import numpy as np
 from PIL import Image
 
-from common import MODELS, SHARED, argus_json, header, median_ms, onnx_models
+from common import argus_json, chip_tensor, header, median_ms, ort_detector, ort_session, photo_640
 from embed import make_chips
 
 
@@ -36,8 +36,6 @@ def main():
     args = ap.parse_args()
 
     import onnxruntime as ort
-    sys.path.insert(0, os.path.join(SHARED, "tools"))
-    from dlib_ref import mmod
 
     kernels = os.environ.get("ARGUS_KERNELS", "best for this CPU")
     header(f"onnxruntime {ort.__version__}, Argus kernels: {kernels}")
@@ -50,31 +48,11 @@ def main():
         paths = make_chips(args.chips, tmp)
         chips = [np.array(Image.open(p).convert("RGB")) for p in paths]
         batch = len(chips)
-        mean = np.array([122.782, 117.001, 104.298], np.float32)
-        x = np.ascontiguousarray(((np.stack(chips).astype(np.float32) - mean) / np.float32(256)).transpose(0, 3, 1, 2))
-        sessions = {}
-        for threads in (1, 2):
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = threads
-            so.inter_op_num_threads = 1
-            sessions[threads] = ort.InferenceSession(os.path.join(onnx_models(), "resnet.onnx"), so,
-                                                     providers=["CPUExecutionProvider"])
-
-        src = Image.open(os.path.join(SHARED, "tools", "dlib_ref", "golden", "obama_320x240.png")).convert("RGB")
-        photo = os.path.join(tmp, "obama_640x480.png")
-        src.resize((640, 480), Image.BILINEAR).save(photo)
-        img = np.array(Image.open(photo).convert("RGB"))
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 2
-        so.inter_op_num_threads = 1
-        det_sess = ort.InferenceSession(os.path.join(onnx_models(), "mmod.onnx"), so, providers=["CPUExecutionProvider"])
-        det = mmod.MMODDetector(os.path.join(MODELS, "mmod_human_face_detector.dat"))
-
-        def ort_score_map(image):
-            t, rects = mmod.build_input_tensor(image, det.avg, det.padding, det.outer_padding)
-            return det_sess.run(None, {"input": t})[0][0, 0], rects, t.shape
-        det.score_map = ort_score_map
-        tensor, _ = mmod.build_input_tensor(img, det.avg, det.padding, det.outer_padding)
+        x = chip_tensor(chips)
+        sessions = {threads: ort_session("resnet", threads) for threads in (1, 2)}
+        photo, img = photo_640(tmp)
+        det, det_sess = ort_detector(2)
+        tensor = det.input_tensor(img)
 
         for r in range(args.rounds):
             for b in (batch, 1):

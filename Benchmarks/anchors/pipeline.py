@@ -14,13 +14,9 @@
 import argparse
 import glob
 import os
-import sys
 import tempfile
 
-import numpy as np
-from PIL import Image
-
-from common import MODELS, SHARED, argus_json, header, median_ms, onnx_models
+from common import MODELS, SHARED, argus_json, header, median_ms, ort_detector, photo_640
 
 
 def main():
@@ -31,29 +27,16 @@ def main():
     import dlib
     import face_recognition
     import onnxruntime as ort
-    sys.path.insert(0, os.path.join(SHARED, "tools"))
-    from dlib_ref import mmod
 
     header(f"dlib {dlib.__version__}, onnxruntime {ort.__version__}")
     with tempfile.TemporaryDirectory() as tmp:
-        src = Image.open(os.path.join(SHARED, "tools", "dlib_ref", "golden", "obama_320x240.png")).convert("RGB")
-        photo = os.path.join(tmp, "obama_640x480.png")
-        src.resize((640, 480), Image.BILINEAR).save(photo)
-        img = np.array(Image.open(photo).convert("RGB"))
+        photo, img = photo_640(tmp)
 
         cnn = dlib.cnn_face_detection_model_v1(os.path.join(MODELS, "mmod_human_face_detector.dat"))
         dlib_ms = median_ms(lambda: cnn(img, 0), max(1, args.repeats // 2))
 
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 2
-        sess = ort.InferenceSession(os.path.join(onnx_models(), "mmod.onnx"), so, providers=["CPUExecutionProvider"])
-        det = mmod.MMODDetector(os.path.join(MODELS, "mmod_human_face_detector.dat"))
-
-        def ort_score_map(image):
-            x, rects = mmod.build_input_tensor(image, det.avg, det.padding, det.outer_padding)
-            return sess.run(None, {"input": x})[0][0, 0], rects, x.shape
-        det.score_map = ort_score_map
-        x, _ = mmod.build_input_tensor(img, det.avg, det.padding, det.outer_padding)
+        det, sess = ort_detector(2)
+        x = det.input_tensor(img)
         ort_net_ms = median_ms(lambda: sess.run(None, {"input": x}), args.repeats)
         ort_call_ms = median_ms(lambda: det(img, 0), args.repeats)
         argus_ms = argus_json("bench", "detect", photo, "--repeats", str(args.repeats))[0]["ms_per_call"]
