@@ -252,10 +252,8 @@ public final class Network: Sendable {
                                workers: intraOpWorkers, workspace: workspace)
                     if !consumed { workspace.release(current) }
                     if workspace.profile != nil {
-                        let label = "conv \(conv.kernelHeight)x\(conv.kernelWidth)/\(conv.strideY) C\(conv.inChannels)→\(conv.filters) "
-                            + "\(outShape.height)×\(outShape.width)\(fusedAdd ? " +add" : "")\(packed.usesWinograd(outShape) ? " winograd" : "")"
-                        workspace.profile?[label, default: 0] += DispatchTime.now().uptimeNanoseconds - t0
-                        workspace.flops[label, default: 0] += Double(conv.flopsPerOutputPixel * outShape.n * outShape.pixelsPerImage)
+                        workspace.record(conv, outShape, since: t0,
+                                         how: "\(fusedAdd ? " +add" : "")\(packed.usesWinograd(outShape) ? " winograd" : "")")
                     }
                     current = out
                     if fusedAdd { currentShape = outShape; continue }
@@ -264,10 +262,7 @@ public final class Network: Sendable {
                 let t0 = workspace.profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                 defer {
                     if workspace.profile != nil {
-                        let label = "conv \(conv.kernelHeight)x\(conv.kernelWidth)/\(conv.strideY) C\(conv.inChannels)→\(conv.filters) "
-                            + "\(outShape.height)×\(outShape.width) (\(mode == .reference ? "reference" : "BLAS"))"
-                        workspace.profile?[label, default: 0] += DispatchTime.now().uptimeNanoseconds - t0
-                        workspace.flops[label, default: 0] += Double(conv.flopsPerOutputPixel * outShape.n * outShape.pixelsPerImage)
+                        workspace.record(conv, outShape, since: t0, how: mode == .reference ? " (reference)" : " (BLAS)")
                     }
                 }
                 switch mode {

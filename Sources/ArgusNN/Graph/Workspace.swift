@@ -35,6 +35,15 @@ public final class Workspace: @unchecked Sendable {
         return result
     }
 
+    /// Adds a convolution layer's time since `t0` and its operations to the profile, under a label
+    /// naming its shape and `how` it ran.
+    func record(_ conv: Convolution, _ outShape: Shape, since t0: UInt64, how: String) {
+        let label = "conv \(conv.kernelHeight)x\(conv.kernelWidth)/\(conv.strideY) C\(conv.inChannels)→\(conv.filters) "
+            + "\(outShape.height)×\(outShape.width)\(how)"
+        profile?[label, default: 0] += DispatchTime.now().uptimeNanoseconds - t0
+        flops[label, default: 0] += Double(conv.flopsPerOutputPixel * outShape.n * outShape.pixelsPerImage)
+    }
+
     deinit {
         for slot in slots { free(slot.buffer) }
         free(scratch)

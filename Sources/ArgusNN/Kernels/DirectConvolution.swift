@@ -23,10 +23,7 @@ final class DirectConvolution: @unchecked Sendable {
     /// nil when the direct kernel does not take this layer (it then runs as im2col + sgemm).
     /// - Parameter winograd: whether 3×3/5×5 stride-1 layers may also be packed for Winograd.
     init?(_ conv: Convolution, isa: InstructionSet, winograd allowWinograd: Bool = true) {
-        // Probe shapes: the output of a (kh + 2)×(kw + 2) input, as the layer's rules give it.
-        let probeIn = Shape(n: 1, height: conv.kernelHeight + 2, width: conv.kernelWidth + 2, channels: conv.inChannels)
-        guard isa.isSupported, conv.hasWeights, let probeOut = conv.outputShape(probeIn) else { return nil }
-        var shape = Self.shape(conv, input: probeIn, output: probeOut, relu: false)
+        guard isa.isSupported, conv.hasWeights, var shape = Self.probe(conv) else { return nil }
         self.isa = isa
         self.conv = conv.strippingWeights()
         if conv.filters == 1 {
@@ -59,8 +56,7 @@ final class DirectConvolution: @unchecked Sendable {
     /// The layer with its K×F weights, rebuilt from the packing (for the reference and BLAS modes,
     /// which networks run only in tests and comparisons).
     func unpacked() -> Convolution {
-        var shape = Self.shape(conv, input: Shape(n: 1, height: conv.kernelHeight, width: conv.kernelWidth, channels: conv.inChannels),
-                               output: Shape(n: 1, height: 1, width: 1, channels: conv.filters), relu: false)
+        guard var shape = Self.probe(conv) else { return conv }  // init probed this layer already
         var kf = [Float](repeating: 0, count: conv.k * conv.filters), bias = conv.bias
         kf.withUnsafeMutableBufferPointer { w in
             bias.withUnsafeMutableBufferPointer { b in
@@ -76,9 +72,7 @@ final class DirectConvolution: @unchecked Sendable {
 
     /// Whether the Winograd kernel takes this layer's shape (channels, filters, kernel, stride, padding).
     static func winogradTakes(_ conv: Convolution, isa: InstructionSet) -> Bool {
-        let probeIn = Shape(n: 1, height: conv.kernelHeight + 2, width: conv.kernelWidth + 2, channels: conv.inChannels)
-        guard let probeOut = conv.outputShape(probeIn) else { return false }
-        var shape = Self.shape(conv, input: probeIn, output: probeOut, relu: false)
+        guard var shape = Self.probe(conv) else { return false }
         shape.winograd = 1
         return argus_conv_winograd(&shape, isa.c) != 0
     }
@@ -91,6 +85,14 @@ final class DirectConvolution: @unchecked Sendable {
     deinit {
         free(packed)
         free(winogradPacked)
+    }
+
+    /// The layer's shape on a (kh + 2)×(kw + 2) input: what packing and kernel choice depend on
+    /// (channels, filters, kernel, stride, padding), never the image size.
+    private static func probe(_ conv: Convolution) -> argus_conv_shape? {
+        let input = Shape(n: 1, height: conv.kernelHeight + 2, width: conv.kernelWidth + 2, channels: conv.inChannels)
+        guard let output = conv.outputShape(input) else { return nil }
+        return shape(conv, input: input, output: output, relu: false)
     }
 
     private static func shape(_ conv: Convolution, input: Shape, output: Shape, relu: Bool) -> argus_conv_shape {
