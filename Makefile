@@ -45,6 +45,7 @@ test: deps models
 	scripts/with-postgres --service swift test --skip-build --filter ArgusServiceTests --skip TimingTests $(SWIFT_TEST_FLAGS)
 	swift test --skip-build --filter TimingTests $(SWIFT_TEST_FLAGS)
 	scripts/with-postgres --service swift test --skip-build --filter TimingTests $(SWIFT_TEST_FLAGS)
+	scripts/unprivileged-tests $$(swift build --show-bin-path $(SWIFT_TEST_FLAGS))
 	scripts/fuzz-api .build/debug/argus
 	scripts/peer-signatures .build/debug/argus
 	scripts/peer-customer-tokens .build/debug/argus

@@ -135,6 +135,7 @@ let package = Package(
             name: "ArgusServiceTests",
             dependencies: ["ArgusService", "ArgusStore", "ArgusEnrollment", "ArgusFace", "ArgusImaging", "argus",
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "NIOEmbedded", package: "swift-nio"),
                            .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictness

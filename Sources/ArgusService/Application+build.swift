@@ -19,6 +19,8 @@ public struct ArgusServiceRuntime: Sendable {
     let events: LiveEvents
     let failures: RateLimiter
     let faces: FaceAnalysisService
+    /// Route counters and durations, shared by the router and the event loops' refusals.
+    let metrics = ServiceMetrics()
     /// Held while the runtime lives: `argus enroll --data-dir` refuses a store a server is using
     /// (the embedded store only: a PostgreSQL store is shared by design).
     let lock: StoreLock?
@@ -107,7 +109,6 @@ public struct ArgusServiceRuntime: Sendable {
     /// The router with every route, for `buildApplication` and for router-level tests.
     public func buildRouter() -> Router<ArgusRequestContext> {
         let router = Router(context: ArgusRequestContext.self)
-        let metrics = ServiceMetrics()
         let body = RequestBody(maxBytes: configuration.maxBodyBytes, timeout: min(max(configuration.bodyTimeout, 0.1), 86_400))
         router.add(middleware: ErrorMiddleware())
         if let threads = storeThreads { router.add(middleware: StoreThreadsMiddleware(threads: threads)) }
@@ -156,6 +157,22 @@ public struct ArgusServiceRuntime: Sendable {
                     logger: logger)
     }
 
+    /// Refusals answered on the event loops (see `OverloadShedHandler`), the same answer as
+    /// `AdmissionMiddleware`'s, counted in the same metrics.
+    private func overloadShedder() -> OverloadShedHandler.Shedder {
+        let (faces, metrics) = (faces, metrics)
+        let e = APIError.overloaded
+        return .init(isFull: { faces.isFull },
+                     answer: {
+                         var (headers, data) = APIError.encoded(status: e.status, type: e.type, code: e.code, message: e.message,
+                                                                requestID: ArgusRequestContext.newRequestID())
+                         headers[.contentLength] = String(data.count)
+                         return (HTTPResponse(status: e.status, headerFields: headers), ByteBuffer(bytes: data))
+                     },
+                     record: { route, seconds in metrics.record(route: route, status: e.status.code, seconds: seconds) },
+                     pacing: .nanoseconds(Int64(AdmissionMiddleware.pacing / .nanoseconds(1))))
+    }
+
     /// HTTP/1 with the events WebSocket, behind the read deadlines (`ReadDeadlineChannel`).
     private func server(events live: LiveEvents) -> HTTPServerBuilder {
         // Seconds, kept to what a timer can hold (0.1 s … a day) whatever a config file says.
@@ -163,8 +180,11 @@ public struct ArgusServiceRuntime: Sendable {
         let idle = amount(configuration.idleTimeout), head = amount(configuration.headTimeout)
         // The backstop for bodies nobody reads: the body timeout and a grace for RequestBody's 408 to go first.
         let request = amount(configuration.bodyTimeout + 2)
+        // Idle connections are closed by OverloadShedHandler, which sees the requests it refuses.
+        let shedder = overloadShedder()
         let upgrade = HTTP1WebSocketUpgradeChannel.Configuration(
-            http1: .init(additionalChannelHandlers: [RequestDeadlineHandler(deadline: request)], idleTimeout: idle))
+            http1: .init(additionalChannelHandlers: [RequestDeadlineHandler(deadline: request), OverloadShedHandler(shedder: shedder, idle: idle)],
+                         idleTimeout: nil))
         return HTTPServerBuilder { responder in
             ReadDeadlineChannel(base: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: upgrade) { request, channel, _ in
                 // Only the events socket upgrades; everything else is ordinary HTTP. An address

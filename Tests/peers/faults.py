@@ -440,7 +440,7 @@ def overload():
             if time.time() > hold[0]:
                 return
 
-    hold[0] = time.time() + 2
+    hold[0] = time.time() + 6
     busy = [threading.Thread(target=identify) for _ in range(6)]
     for t in busy:
         t.start()
@@ -453,6 +453,7 @@ def overload():
     check("overload: within 100 ms", took < 0.1, f"{took * 1000:.0f} ms")
     s, b, _ = server.call("POST", "/v1/identify", "sk_test_not_a_key", body)
     check("overload: shed before the credential is even checked", s == 503 and code(b) == "overloaded", f"{s} {b}")
+    event_loop_refusals(server, key, body)
     # A session token shed by the full queue keeps its attempts.
     s, sess, _ = server.call("POST", "/v1/sessions", key, {"purpose": "verify", "subject_id": subject, "customer_ref": "phone-1"})
     check("overload: session created", s == 201, f"{s} {sess}")
@@ -477,6 +478,101 @@ def overload():
     check("overload: the busy requests got answers (200 or 503)", set(statuses) <= {200, 503} and 200 in statuses, str(statuses))
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
+
+
+def read_response(sock, buf=b""):
+    """One HTTP/1.1 response with a Content-Length body: (status, lowercased headers, body, bytes after it)."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError(f"connection closed after {buf[:80]!r}")
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    n = int(headers.get("content-length", "0"))
+    while len(rest) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed inside a body")
+        rest += chunk
+    return int(lines[0].split()[1]), headers, rest[:n], rest[n:]
+
+
+def event_loop_refusals(server, key, body):
+    """While the queue is full: refusals answered on the event loop keep HTTP/1.1's rules: the
+    connection stays usable, pipelined requests are answered in order, Connection: close closes,
+    and a client asking again at once on the same connection is paced (20 ms)."""
+    data = json.dumps(body).encode()
+
+    def identify(path="/v1/identify", extra=b""):
+        return (f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\n").encode() + extra + b"\r\n" + data
+
+    health = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+    def attempt(scenario):
+        # The busy clients refill a freed slot within milliseconds, but a request of ours may still
+        # find one: a scenario counts when its first answer is the refusal it is about.
+        result = None
+        for _ in range(5):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+            try:
+                result = scenario(sock)
+            finally:
+                sock.close()
+            if result[0] == 503:
+                return result
+        return result
+
+    def keep_alive(sock):
+        sock.sendall(identify())
+        s1, h1, b1, rest = read_response(sock)
+        if s1 != 503:
+            return (s1, h1, b1)
+        sock.sendall(health)
+        s2, _, _, rest = read_response(sock, rest)
+        t0 = time.time()
+        sock.sendall(identify())
+        s3, _, b3, _ = read_response(sock, rest)
+        return (s1, h1, b1, s2, s3, b3, time.time() - t0)
+
+    r = attempt(keep_alive)
+    check("overload: a refusal on a keep-alive connection: 503 overloaded with Retry-After and a request id",
+          r[0] == 503 and code(json.loads(r[2])) == "overloaded" and "retry-after" in r[1] and r[1].get("x-request-id", "").startswith("req_"),
+          f"{r[:3]}")
+    check("overload: the connection stays usable after the refusal", len(r) > 3 and r[3] == 200, f"{r[3:4]}")
+    check("overload: asked again at once on the same connection: refused after the 20 ms pacing",
+          len(r) > 3 and r[4] == 503 and r[6] >= 0.018, f"{r[4:5]} after {r[6] * 1000 if len(r) > 3 else 0:.1f} ms")
+
+    def pipelined(sock):
+        sock.sendall(identify() + health)
+        s1, _, b1, rest = read_response(sock)
+        s2, _, b2, _ = read_response(sock, rest) if s1 == 503 else (None, None, None, None)
+        return (s1, s2, b2)
+
+    r = attempt(pipelined)
+    check("overload: a request pipelined behind a refusal is answered after it, in order",
+          r[0] == 503 and r[1] == 200 and json.loads(r[2]).get("status") == "ok", f"{r}")
+
+    def closing(sock):
+        sock.sendall(identify(extra=b"Connection: close\r\n"))
+        s1, h1, _, rest = read_response(sock)
+        try:
+            after = rest + sock.recv(4096)
+        except OSError:
+            after = b""
+        return (s1, h1.get("connection"), after)
+
+    r = attempt(closing)
+    check("overload: Connection: close is refused and the connection closed", r[0] == 503 and r[1] == "close" and r[2] == b"", f"{r}")
+
+    r = attempt(lambda sock: (sock.sendall(identify("/v1/identify/")), read_response(sock))[1])
+    check("overload: another spelling of the route (/v1/identify/) is refused the same way", r[0] == 503, f"{r[:2]}")
+
+    s, text = server.get("/metrics", key, raw=True)
+    shed = re.search(r'argus_requests_total\{route="/v1/identify",status="503"\} (\d+)', text)
+    check("overload: refusals are counted in /metrics", s == 200 and shed is not None and int(shed.group(1)) >= 6, f"{s} {shed and shed.group(0)}")
 
 
 # --- disk full ---------------------------------------------------------------------------------

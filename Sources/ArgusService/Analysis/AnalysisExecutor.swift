@@ -48,11 +48,14 @@ final class AnalysisExecutor: Sendable {
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
 
-    /// The analysis threads run at the default priority. (At nice 5 the event loops won contended
-    /// cores, but Linux threads inherit their creator's nice value, and the cooperative pool's
-    /// threads are spawned by whichever thread resumes a continuation — analysis threads included —
-    /// so async work at large ended up niced: a timing test of the suite went from < 3 s to 8 s.)
-    static let niceness: Int32 = 0
+    /// The analysis threads run at nice 5, below the event loops, the cooperative pool and the
+    /// clients of the same machine: a health check or a refusal takes a core the moment it needs
+    /// one, and the analyses get everything else. (Every resumption goes through `resumer`, so the
+    /// nice value stays on these threads: see `Resumer`.)
+    static let niceness: Int32 = 5
+
+    /// Resumes the tasks awaiting jobs and lanes; its thread runs at the default priority.
+    let resumer: Resumer
 
     private let lanes: Mutex<[any AnalysisLane]> = Mutex([])
 
@@ -60,6 +63,7 @@ final class AnalysisExecutor: Sendable {
         self.threads = max(1, threads)
         self.queueLimit = max(0, queueLimit)
         self.deadline = deadline
+        resumer = Resumer(name: "argus-resume")
         for n in 0..<self.threads {
             let thread = Thread { [self] in self.work() }
             thread.name = "argus-analysis-\(n)"
@@ -95,9 +99,9 @@ final class AnalysisExecutor: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 let once = Mutex(false)
-                let resume: @Sendable (Result<T, any Error>) -> Void = { result in
+                let resume: @Sendable (Result<T, any Error>) -> Void = { [resumer] result in
                     let first = once.withLock { done -> Bool in defer { done = true }; return !done }
-                    if first { continuation.resume(with: result) }
+                    if first { resumer.hand { continuation.resume(with: result) } }
                 }
                 let job = Job(id: id, deadline: due, run: { resume(Result { try work() }) }, refuse: { resume(.failure($0)) })
                 let accepted = state.withLock { s -> Bool in
@@ -125,6 +129,7 @@ final class AnalysisExecutor: Sendable {
     }
 
     private func work() {
+        nameCallingThread("argus-analysis")
         if Self.niceness != 0 {
             // On Linux the nice value is per thread, and `who` 0 is the calling thread.
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)

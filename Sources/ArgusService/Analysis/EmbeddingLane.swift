@@ -50,7 +50,8 @@ final class EmbeddingLane: AnalysisLane {
     func descriptor(for chip: RGBImage) async throws -> [Float] {
         guard let executor else { throw AnalysisExecutor.Refusal.overloaded }
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Float], any Error>) in
-            let item = Pending(chip: chip, since: DispatchTime.now().uptimeNanoseconds, done: { continuation.resume(with: $0) })
+            let item = Pending(chip: chip, since: DispatchTime.now().uptimeNanoseconds,
+                               done: { [resumer = executor.resumer] result in resumer.hand { continuation.resume(with: result) } })
             state.withLock { $0.pending.append(item) }
             executor.signal()
         }

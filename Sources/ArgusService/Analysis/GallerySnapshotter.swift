@@ -14,6 +14,7 @@ import Logging
 enum GallerySnapshotter {
     static func start(_ store: SQLiteStore, now: Bool, threshold: Int, interval: TimeInterval, logger: Logger) {
         let thread = Thread { [weak store] in
+            nameCallingThread("argus-snapshot")
             // On Linux the nice value is per thread, and `who` 0 is the calling thread.
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
             if now, let store { write(store, logger: logger, why: "start-up read the rows") }

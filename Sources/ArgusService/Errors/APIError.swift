@@ -20,6 +20,12 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     static func render(status: HTTPResponse.Status, type: String, code: String, message: String, requestID: String) -> Response {
+        let (headers, data) = encoded(status: status, type: type, code: code, message: message, requestID: requestID)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The headers and body of an error answer (`render`'s, and the event loop's refusals').
+    static func encoded(status: HTTPResponse.Status, type: String, code: String, message: String, requestID: String) -> (HTTPFields, Data) {
         struct Body: Encodable {
             struct Inner: Encodable { let type, code, message, request_id: String }
             let error: Inner
@@ -31,7 +37,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         if status == .tooManyRequests || status == .serviceUnavailable || status.code == 507 { headers[.retryAfter] = "1" }
         // A body that did not arrive in time is still unread on the socket: the connection ends here.
         if status == .requestTimeout { headers[.connection] = "close" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return (headers, data)
     }
 
     // Authentication (401)

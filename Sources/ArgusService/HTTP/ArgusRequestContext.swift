@@ -61,10 +61,13 @@ public struct ArgusRequestContext: AuthRequestContext, RequestContext {
     public init(source: Source) {
         coreContext = .init(source: source)
         identity = nil
-        requestID = "req_" + Secrets.random(bytes: 9)
+        requestID = Self.newRequestID()
         clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
         authorisedBy = nil
     }
+
+    /// A request id: "req_" and 9 random bytes.
+    static func newRequestID() -> String { "req_" + Secrets.random(bytes: 9) }
 
     /// The caller; the authentication middleware guarantees one on every protected route.
     func principal() throws(APIError) -> Principal {

@@ -5,21 +5,19 @@ public import Hummingbird
 /// A 503 says only that the server is busy, so answering it to an unauthenticated caller tells
 /// nothing. Requests admitted here are checked again where they are queued.
 ///
-/// A refused request is answered after `pacing`: a client that ignores Retry-After and asks
-/// again at once is held to a few dozen requests a second per connection instead of thousands,
-/// which would otherwise take the cores from the analyses it is waiting for. The refusal still
-/// comes well within 50 ms. Routes are matched as the router resolved them (`endpointPath`), so
-/// spellings such as `/v1/verify/` are covered too.
+/// Most refusals never get here: `OverloadShedHandler` answers them on the event loop (and paces
+/// clients that ask again at once). This is the check for the rest: a request that found room
+/// there and none here, a pipelined one, one with `Expect`. It answers at once. Routes are
+/// matched as the router resolved them (`endpointPath`), so spellings such as `/v1/verify/` are
+/// covered too.
 struct AdmissionMiddleware: RouterMiddleware {
     typealias Context = ArgusRequestContext
     let faces: FaceAnalysisService
+    /// How long `OverloadShedHandler` holds the refusal of a client that asked again at once.
     static let pacing = Duration.milliseconds(20)
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.method == .post, Self.analyses.contains(context.endpointPath ?? ""), faces.isFull {
-            // Answered after the pacing delay, room or not: letting waiters through the moment a slot
-            // frees would send them all through authentication only to be refused at the queue.
-            try await Task.sleep(for: Self.pacing)
             throw APIError.overloaded
         }
         return try await next(request, context)

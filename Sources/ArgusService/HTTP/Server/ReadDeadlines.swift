@@ -11,8 +11,8 @@ import NIOHTTPTypes
 ///   time is disconnected). This guards the stretch Hummingbird's own idle timer does not: its
 ///   handler joins the pipeline only after the first head has been parsed (the WebSocket upgrade
 ///   path parses it first).
-/// * Later heads, and a connection left idle between requests, are bounded by the HTTP/1 idle
-///   timeout (`HTTP1Channel.Configuration.idleTimeout`), which counts from the last complete part.
+/// * Later heads, and a connection left idle between requests, are bounded by the idle timeout
+///   that `OverloadShedHandler` keeps, which counts from the last answer's end.
 /// * Bodies are bounded by `RequestBody`'s deadline (408) where a handler reads them, and every
 ///   request, read or not (a refusal's body is discarded after its answer), by
 ///   `RequestDeadlineHandler`: from its head to its end within the body timeout and a grace, or the

@@ -1,0 +1,171 @@
+import HTTPTypes
+import NIOCore
+import NIOEmbedded
+import NIOHTTPTypes
+import Synchronization
+import Testing
+@testable import ArgusService
+
+/// The event loop's refusals, on an embedded channel with its own clock: which requests it takes,
+/// when it answers, what it holds back, and when it closes an idle connection.
+@Suite("Overload shedding on the event loop")
+struct OverloadShedHandlerTests {
+    /// What the shedder's closures share with the test.
+    final class Shared: Sendable {
+        let full = Atomic<Bool>(true)
+        let refusals = Mutex<[String]>([])
+    }
+
+    final class Fixture {
+        let shared = Shared()
+        let channel: EmbeddedChannel
+
+        init(idle: TimeAmount = .seconds(30)) throws {
+            let shedder = OverloadShedHandler.Shedder(
+                isFull: { [shared] in shared.full.load(ordering: .relaxed) },
+                answer: {
+                    var fields = HTTPFields()
+                    fields[.retryAfter] = "1"
+                    fields[.contentLength] = "2"
+                    return (HTTPResponse(status: .serviceUnavailable, headerFields: fields), ByteBuffer(string: "{}"))
+                },
+                record: { [shared] route, _ in shared.refusals.withLock { $0.append(route) } },
+                pacing: .milliseconds(20))
+            channel = EmbeddedChannel()
+            try channel.pipeline.syncOperations.addHandler(OverloadShedHandler(shedder: shedder, idle: idle))
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        }
+
+        func send(_ method: HTTPRequest.Method, _ path: String, _ fields: HTTPFields = [:], body: Bool = true) throws {
+            try channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: method, scheme: nil, authority: "x", path: path, headerFields: fields)))
+            if body { try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "{\"image\": \"…\"}"))) }
+            try channel.writeInbound(HTTPRequestPart.end(nil))
+        }
+
+        /// The statuses of the answers written since the last call.
+        func answers() throws -> [Int] {
+            var statuses: [Int] = []
+            while let part = try channel.readOutbound(as: HTTPResponsePart.self) {
+                if case .head(let head) = part { statuses.append(head.status.code) }
+            }
+            return statuses
+        }
+
+        /// The request heads passed on to the application since the last call.
+        func forwarded() throws -> [String] {
+            var paths: [String] = []
+            while let part = try channel.readInbound(as: HTTPRequestPart.self) {
+                if case .head(let head) = part { paths.append(head.path ?? "") }
+            }
+            return paths
+        }
+
+        /// The application answers the request in progress.
+        func respond(_ status: HTTPResponse.Status, retryAfter: Bool = false) throws {
+            var fields = HTTPFields()
+            if retryAfter { fields[.retryAfter] = "1" }
+            try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: status, headerFields: fields)))
+            try channel.writeOutbound(HTTPResponsePart.end(nil))
+            _ = try answers()
+        }
+    }
+
+    @Test("the analysis routes in their spellings, and nothing else")
+    func routes() {
+        func route(_ method: HTTPRequest.Method, _ path: String, _ fields: HTTPFields = [:]) -> String? {
+            OverloadShedHandler.analysisRoute(HTTPRequest(method: method, scheme: nil, authority: "x", path: path, headerFields: fields))
+        }
+        #expect(route(.post, "/v1/identify") == "/v1/identify")
+        #expect(route(.post, "/v1/identify/") == "/v1/identify")
+        #expect(route(.post, "//v1//identify?top_k=5") == "/v1/identify")
+        #expect(route(.post, "/v1/verify") == "/v1/verify")
+        #expect(route(.post, "/v1/subjects/sub_123/faces") == "/v1/subjects/:id/faces")
+        #expect(route(.post, "/v1/customer/faces") == "/v1/customer/faces")
+        for name in ["/v1/identify", "/v1/verify", "/v1/subjects/:id/faces", "/v1/customer/faces"] {
+            #expect(AdmissionMiddleware.analyses.contains(name), "\(name) is a route the middleware sheds too")
+        }
+        #expect(route(.get, "/v1/identify") == nil)
+        #expect(route(.post, "/v1/subjects") == nil)
+        #expect(route(.post, "/v1/subjects/sub_1/faces/extra") == nil)
+        #expect(route(.post, "/v1/identifyx") == nil)
+        #expect(route(.post, "/healthz") == nil)
+        #expect(route(.post, "/v1/identify", [.expect: "100-continue"]) == nil)
+        #expect(route(.post, "/v1/identify", [.connection: "Upgrade"]) == nil)
+        #expect(route(.post, "/v1/identify", [.connection: "keep-alive"]) == "/v1/identify")
+    }
+
+    @Test("refused at once; asked again within Retry-After, refused after the pacing")
+    func pacing() throws {
+        let f = try Fixture()
+        try f.send(.post, "/v1/identify")
+        #expect(try f.answers() == [503])
+        #expect(try f.forwarded().isEmpty)
+        try f.send(.post, "/v1/identify")
+        #expect(try f.answers().isEmpty)
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(19))
+        #expect(try f.answers().isEmpty)
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
+        #expect(try f.answers() == [503])
+        // A client that waited as told is answered at once again.
+        f.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
+        try f.send(.post, "/v1/identify")
+        #expect(try f.answers() == [503])
+        #expect(f.shared.refusals.withLock { $0 } == ["/v1/identify", "/v1/identify", "/v1/identify"])
+        #expect(f.channel.isActive)
+    }
+
+    @Test("a request behind a paced refusal waits for it, then goes on in order")
+    func pipelined() throws {
+        let f = try Fixture()
+        try f.send(.post, "/v1/verify")
+        #expect(try f.answers() == [503])
+        try f.send(.post, "/v1/verify")
+        try f.send(.get, "/healthz", body: false)
+        #expect(try f.forwarded().isEmpty, "held while the refusal ahead of it waits")
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(20))
+        #expect(try f.answers() == [503])
+        #expect(try f.forwarded() == ["/healthz"])
+    }
+
+    @Test("room in the queue, another request in progress, Connection: close")
+    func passesAndCloses() throws {
+        let f = try Fixture()
+        f.shared.full.store(false, ordering: .relaxed)
+        try f.send(.post, "/v1/identify")
+        #expect(try f.forwarded() == ["/v1/identify"])
+        // Pipelined behind a request in progress: the application answers in order, so it is not taken here.
+        f.shared.full.store(true, ordering: .relaxed)
+        try f.send(.post, "/v1/identify")
+        #expect(try f.forwarded() == ["/v1/identify"])
+        try f.respond(.ok)
+        try f.respond(.serviceUnavailable, retryAfter: true)
+        // The application's 503 had Retry-After: the next refusal at once is paced.
+        try f.send(.post, "/v1/identify", [.connection: "close"])
+        #expect(try f.answers().isEmpty)
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(20))
+        #expect(try f.answers() == [503])
+        #expect(!f.channel.isActive, "closed after answering a request that asked to close")
+    }
+
+    @Test("an idle connection is closed after the idle time, counted from the last answer, never while a request is in progress")
+    func idle() throws {
+        let f = try Fixture(idle: .seconds(3))
+        f.shared.full.store(false, ordering: .relaxed)
+        f.channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        try f.send(.post, "/v1/identify")
+        #expect(try f.forwarded() == ["/v1/identify"])
+        f.channel.embeddedEventLoop.advanceTime(by: .seconds(10))
+        #expect(f.channel.isActive, "a request in progress is not idle")
+        try f.respond(.ok)
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(2900))
+        #expect(f.channel.isActive)
+        // Refused requests count as activity too.
+        f.shared.full.store(true, ordering: .relaxed)
+        try f.send(.post, "/v1/identify")
+        #expect(try f.answers() == [503])
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(2900))
+        #expect(f.channel.isActive)
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        #expect(!f.channel.isActive)
+    }
+}
