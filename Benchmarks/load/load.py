@@ -8,7 +8,8 @@ Starts `argus serve` (defaults: the settings a user gets) on a store seeded with
    (utime + stime from /proc) per request gives `bound = cores / cpu_seconds_per_request`.
 2. For each connection count: wrk on POST /v1/identify (or verify) with its timeout raised past
    any answer, counting statuses; meanwhile a poller GETs /healthz every 50 ms and a probe sends
-   one identify every 250 ms on its own connection, timing 200s and 503s apart.
+   one identify every 250 ms on a fresh connection, timing 200s and 503s apart; a second probe does
+   the same on one kept-alive connection (asking again within Retry-After, so refused after the pacing).
 
 Prints one JSON object per load and a markdown table. Only loopback is used.
    python3 Benchmarks/load/load.py [--duration 20] [--connections 1,4,16,64] [--route identify]
@@ -82,21 +83,34 @@ def request(port, method, path, key=None, body=None, timeout=60):
 
 
 class Poller(threading.Thread):
-    """GET path every `every` seconds on fresh connections; records latency (ms) and status."""
+    """Sends a request every `every` seconds (on a fresh connection each time, or on one kept-alive
+    connection); records latency (ms) and status."""
 
-    def __init__(self, port, path, every, key=None, body=None, method="GET"):
+    def __init__(self, port, path, every, key=None, body=None, method="GET", keep_alive=False):
         super().__init__(daemon=True)
         self.port, self.path, self.every, self.key, self.body, self.method = port, path, every, key, body, method
+        self.keep_alive = keep_alive
         self.samples = []  # (status, ms)
         self.stop = threading.Event()
 
     def run(self):
+        c = None
+        headers = {"Content-Type": "application/json"}
+        if self.key:
+            headers["Authorization"] = f"Bearer {self.key}"
         while not self.stop.is_set():
             t0 = time.perf_counter()
             try:
-                status, _ = request(self.port, self.method, self.path, self.key, self.body, timeout=30)
+                if self.keep_alive:
+                    c = c or http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                    c.request(self.method, self.path, body=self.body, headers=headers)
+                    r = c.getresponse()
+                    r.read()
+                    status = r.status
+                else:
+                    status, _ = request(self.port, self.method, self.path, self.key, self.body, timeout=30)
             except OSError:
-                status = 0
+                status, c = 0, None
             ms = (time.perf_counter() - t0) * 1e3
             self.samples.append((status, ms))
             self.stop.wait(max(0.0, self.every - ms / 1e3))
@@ -180,14 +194,20 @@ def main():
             batches0, chips0 = embedding_counts()
             health = Poller(args.port, "/healthz", 0.05)
             probe_client = Poller(args.port, path, 0.25, key=key, body=body, method="POST")
+            # The same on one kept-alive connection: refused, it asks again within Retry-After (1 s), as
+            # wrk's clients do, so its refusals are the paced ones.
+            probe_again = Poller(args.port, path, 0.25, key=key, body=body, method="POST", keep_alive=True)
             health.start()
             probe_client.start()
+            probe_again.start()
             out = subprocess.run(["wrk", f"-t{min(2, conns)}", f"-c{conns}", f"-d{args.duration}s", "--timeout", "60s", "-s", lua,
                                   f"http://127.0.0.1:{args.port}{path}"], capture_output=True, text=True)
             health.stop.set()
             probe_client.stop.set()
             health.join()
             probe_client.join()
+            probe_again.stop.set()
+            probe_again.join()
             if "WRKJSON " not in out.stdout:
                 sys.exit(f"wrk said: {out.stdout}\n{out.stderr}")
             w = json.loads(out.stdout.split("WRKJSON ", 1)[1].splitlines()[0])
@@ -195,10 +215,11 @@ def main():
             ok = w["statuses"].get("200", 0)
             shed = w["statuses"].get("503", 0) + w["statuses"].get("429", 0)
             # The probe's answers are the server's work too: throughput counts both.
-            rps = (ok + sum(1 for s, _ in probe_client.samples if s == 200)) / (w["duration_us"] / 1e6)
+            rps = (ok + sum(1 for p in (probe_client, probe_again) for s, _ in p.samples if s == 200)) / (w["duration_us"] / 1e6)
             h = [ms for s, ms in health.samples]
             accepted = [ms for s, ms in probe_client.samples if s == 200]
             refused = [ms for s, ms in probe_client.samples if s == 503]
+            refused_again = [ms for s, ms in probe_again.samples if s == 503]
             row = {"connections": conns, "ok_rps": round(rps, 2), "of_cpu_bound": round(rps / bound, 3),
                    "p50_ms": w["p50_ms"], "p99_ms": w["p99_ms"], "max_ms": w["max_ms"], "statuses": w["statuses"],
                    "shed": shed, "socket_timeouts": w["timeouts"], "socket_errors": w["connect_errors"] + w["read_errors"],
@@ -207,17 +228,21 @@ def main():
                    "probe_200_p99_ms": round(percentile(accepted, 99), 1), "probe_200": len(accepted),
                    "probe_503_p99_ms": round(percentile(refused, 99), 1), "probe_503_max_ms": round(max(refused), 1) if refused else None,
                    "probe_503": len(refused),
+                   "probe_again_503_p99_ms": round(percentile(refused_again, 99), 1),
+                   "probe_again_503_max_ms": round(max(refused_again), 1) if refused_again else None,
+                   "probe_again_503": len(refused_again),
                    # Batching across requests: chips per pass of the embedding network in this run.
                    "chips_per_batch": round((chips1 - chips0) / (batches1 - batches0), 2) if batches1 > batches0 else None}
             rows.append(row)
             print(json.dumps(row), flush=True)
             time.sleep(2)
-        print(f"\n| connections | {args.route}/s | ÷ CPU bound ({bound:.1f}/s) | p50 | p99 | 503s | socket timeouts | /healthz p99 | probe: 200 p99 / 503 max |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print(f"\n| connections | {args.route}/s | ÷ CPU bound ({bound:.1f}/s) | p50 | p99 | 503s | socket timeouts | /healthz p99 | probe: 200 p99 / 503 max | asking again: 503 max |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             print(f"| {r['connections']} | {r['ok_rps']:.1f} | {r['of_cpu_bound']:.2f} | {r['p50_ms']:.0f} ms | {r['p99_ms']:.0f} ms | "
                   f"{r['shed']} | {r['socket_timeouts']} | {r['healthz_p99_ms']:.1f} ms | {r['probe_200_p99_ms']:.0f} ms / "
-                  f"{r['probe_503_max_ms'] if r['probe_503_max_ms'] is not None else '–'} ms |")
+                  f"{r['probe_503_max_ms'] if r['probe_503_max_ms'] is not None else '–'} ms | "
+                  f"{r['probe_again_503_max_ms'] if r['probe_again_503_max_ms'] is not None else '–'} ms |")
         if server.poll() is not None:
             sys.exit("the server exited during the run")
     finally:
