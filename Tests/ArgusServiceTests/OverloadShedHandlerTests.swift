@@ -16,9 +16,34 @@ struct OverloadShedHandlerTests {
         let refusals = Mutex<[String]>([])
     }
 
+    /// Records, behind the handler, the events that reach the application; in front of it, the reads it passes on.
+    final class Recorder: ChannelDuplexHandler, RemovableChannelHandler {
+        typealias InboundIn = HTTPRequestPart
+        typealias InboundOut = HTTPRequestPart
+        typealias OutboundIn = HTTPResponsePart
+        typealias OutboundOut = HTTPResponsePart
+        var events: [String] = []
+        var reads = 0
+        var readCompletes = 0
+        func channelReadComplete(context: ChannelHandlerContext) {
+            readCompletes += 1
+            context.fireChannelReadComplete()
+        }
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            events.append("\(event)")
+            context.fireUserInboundEventTriggered(event)
+        }
+        func read(context: ChannelHandlerContext) {
+            reads += 1
+            context.read()
+        }
+    }
+
     final class Fixture {
         let shared = Shared()
         let channel: EmbeddedChannel
+        let front = Recorder()
+        let behind = Recorder()
 
         init(idle: TimeAmount = .seconds(30)) throws {
             let shedder = OverloadShedHandler.Shedder(
@@ -32,7 +57,7 @@ struct OverloadShedHandlerTests {
                 record: { [shared] route, _ in shared.refusals.withLock { $0.append(route) } },
                 pacing: .milliseconds(20))
             channel = EmbeddedChannel()
-            try channel.pipeline.syncOperations.addHandler(OverloadShedHandler(shedder: shedder, idle: idle))
+            try channel.pipeline.syncOperations.addHandlers([front, OverloadShedHandler(shedder: shedder, idle: idle), behind])
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         }
 
@@ -51,14 +76,25 @@ struct OverloadShedHandlerTests {
             return statuses
         }
 
-        /// The request heads passed on to the application since the last call.
-        func forwarded() throws -> [String] {
-            var paths: [String] = []
-            while let part = try channel.readInbound(as: HTTPRequestPart.self) {
-                if case .head(let head) = part { paths.append(head.path ?? "") }
+        /// The answers written since the last call, with their Connection header.
+        func answerHeads() throws -> [HTTPResponse] {
+            var heads: [HTTPResponse] = []
+            while let part = try channel.readOutbound(as: HTTPResponsePart.self) {
+                if case .head(let head) = part { heads.append(head) }
             }
-            return paths
+            return heads
         }
+
+        /// The request heads passed on to the application since the last call.
+        func forwardedHeads() throws -> [HTTPRequest] {
+            var heads: [HTTPRequest] = []
+            while let part = try channel.readInbound(as: HTTPRequestPart.self) {
+                if case .head(let head) = part { heads.append(head) }
+            }
+            return heads
+        }
+
+        func forwarded() throws -> [String] { try forwardedHeads().map { $0.path ?? "" } }
 
         /// The application answers the request in progress.
         func respond(_ status: HTTPResponse.Status, retryAfter: Bool = false) throws {
@@ -122,9 +158,11 @@ struct OverloadShedHandlerTests {
         try f.send(.post, "/v1/verify")
         try f.send(.get, "/healthz", body: false)
         #expect(try f.forwarded().isEmpty, "held while the refusal ahead of it waits")
+        let completes = f.behind.readCompletes
         f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(20))
         #expect(try f.answers() == [503])
         #expect(try f.forwarded() == ["/healthz"])
+        #expect(f.behind.readCompletes == completes + 1, "a replay ends with a read-complete, or the async channel keeps what it was given")
     }
 
     @Test("room in the queue, another request in progress, Connection: close")
@@ -143,8 +181,104 @@ struct OverloadShedHandlerTests {
         try f.send(.post, "/v1/identify", [.connection: "close"])
         #expect(try f.answers().isEmpty)
         f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(20))
-        #expect(try f.answers() == [503])
+        let heads = try f.answerHeads()
+        #expect(heads.map(\.status.code) == [503])
+        #expect(heads.first?.headerFields[.connection] == "close")
         #expect(!f.channel.isActive, "closed after answering a request that asked to close")
+    }
+
+    @Test("a refusal is answered at its head, its body dropped as it comes")
+    func answeredAtHead() throws {
+        let f = try Fixture()
+        try f.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "x", path: "/v1/identify")))
+        #expect(try f.answers() == [503], "answered before the body")
+        for _ in 0..<100 { try f.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(repeating: 0x41, count: 1000))) }
+        try f.channel.writeInbound(HTTPRequestPart.end(nil))
+        #expect(try f.forwarded().isEmpty)
+        // The connection goes on: the next request, with room in the queue, reaches the application.
+        f.shared.full.store(false, ordering: .relaxed)
+        try f.send(.get, "/healthz", body: false)
+        #expect(try f.forwarded() == ["/healthz"])
+    }
+
+    @Test("asked again within Retry-After and passed on: marked, so the middleware paces it too; a client's own mark is removed")
+    func askedAgainMark() throws {
+        let f = try Fixture()
+        try f.send(.post, "/v1/identify", [OverloadShedHandler.askedAgainHeader: "1"])
+        #expect(try f.answers() == [503])
+        f.shared.full.store(false, ordering: .relaxed)
+        try f.send(.post, "/v1/identify")
+        let marked = try f.forwardedHeads()
+        #expect(marked.count == 1)
+        #expect(marked.first?.headerFields[OverloadShedHandler.askedAgainHeader] == "1")
+        try f.respond(.ok)
+        f.channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        try f.send(.post, "/v1/identify", [OverloadShedHandler.askedAgainHeader: "1"])
+        let unmarked = try f.forwardedHeads()
+        #expect(unmarked.count == 1)
+        #expect(unmarked.first?.headerFields[OverloadShedHandler.askedAgainHeader] == nil, "a client cannot mark itself")
+    }
+
+    @Test("two refusals pipelined behind a paced one are each paced in turn; reads wait meanwhile")
+    func repeatedPacing() throws {
+        let f = try Fixture()
+        try f.send(.post, "/v1/identify")
+        #expect(try f.answers() == [503])
+        try f.send(.post, "/v1/identify")
+        try f.send(.post, "/v1/identify")
+        try f.send(.get, "/healthz", body: false)
+        let reads = f.front.reads
+        f.channel.read()
+        #expect(f.front.reads == reads, "no read while parts are held")
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(20))
+        #expect(try f.answers() == [503])
+        #expect(try f.forwarded().isEmpty)
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(20))
+        #expect(try f.answers() == [503])
+        #expect(try f.forwarded() == ["/healthz"])
+        #expect(f.front.reads == reads + 1, "the withheld read goes on after the replay")
+    }
+
+    @Test("end of input and other events wait for a refusal in progress, then follow it")
+    func eventsWait() throws {
+        let f = try Fixture()
+        try f.send(.post, "/v1/identify")
+        #expect(try f.answers() == [503])
+        try f.send(.post, "/v1/identify")
+        f.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(f.behind.events.isEmpty)
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(20))
+        #expect(try f.answers() == [503])
+        #expect(f.behind.events == ["\(ChannelEvent.inputClosed)"])
+    }
+
+    @Test("a body that stops arriving counts as idle")
+    func stalledBody() throws {
+        let f = try Fixture(idle: .seconds(3))
+        f.shared.full.store(false, ordering: .relaxed)
+        try f.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "x", path: "/v1/subjects")))
+        try f.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "{")))
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(2900))
+        try f.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "\"")))
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(2900))
+        #expect(f.channel.isActive, "each part counts as activity")
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        #expect(!f.channel.isActive)
+    }
+
+    @Test("what a pipelining client makes it hold is bounded: past the limit the connection is closed")
+    func heldBound() throws {
+        let f = try Fixture()
+        try f.send(.post, "/v1/identify")
+        try f.send(.post, "/v1/identify")
+        #expect(try f.answers() == [503])
+        var n = 0
+        while f.channel.isActive && n <= OverloadShedHandler.heldLimit + 10 {
+            try f.channel.writeInbound(HTTPRequestPart.end(nil))
+            n += 1
+        }
+        #expect(!f.channel.isActive)
+        #expect(n == OverloadShedHandler.heldLimit + 1)
     }
 
     @Test("an idle connection is closed after the idle time, counted from the last answer, never while a request is in progress")

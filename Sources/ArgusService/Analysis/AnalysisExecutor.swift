@@ -48,9 +48,9 @@ final class AnalysisExecutor: Sendable {
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
 
-    /// The analysis threads run at nice 5, below the event loops, the cooperative pool and the
-    /// clients of the same machine: a health check or a refusal takes a core the moment it needs
-    /// one, and the analyses get everything else. (Every resumption goes through `resumer`, so the
+    /// The analysis threads run `niceness` steps nicer than the thread that made them: below the
+    /// event loops, the cooperative pool and the clients of the same machine. A health check or a
+    /// refusal takes a core the moment it needs one, and the analyses get everything else. (Every resumption goes through `resumer`, so the
     /// nice value stays on these threads: see `Resumer`.)
     static let niceness: Int32 = 5
 
@@ -132,7 +132,9 @@ final class AnalysisExecutor: Sendable {
         nameCallingThread("argus-analysis")
         if Self.niceness != 0 {
             // On Linux the nice value is per thread, and `who` 0 is the calling thread.
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
+            // Relative to the thread's own value, so a server started under `nice` keeps the gap.
+            let own = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, min(19, own + Self.niceness))
         }
         // A thread looks for work before it sleeps, not once per wake-up: a wake-up may have been
         // used by another thread, and lane items have no wake-up of their own once turned down.

@@ -5,19 +5,20 @@ public import Hummingbird
 /// A 503 says only that the server is busy, so answering it to an unauthenticated caller tells
 /// nothing. Requests admitted here are checked again where they are queued.
 ///
-/// Most refusals never get here: `OverloadShedHandler` answers them on the event loop (and paces
-/// clients that ask again at once). This is the check for the rest: a request that found room
-/// there and none here, a pipelined one, one with `Expect`. It answers at once. Routes are
-/// matched as the router resolved them (`endpointPath`), so spellings such as `/v1/verify/` are
-/// covered too.
+/// Most refusals never get here: `OverloadShedHandler` answers them on the event loop. This is the
+/// check for the rest: a request that found room there and none here, a pipelined one, one with
+/// `Expect`. It answers at once, or after `pacing` when the handler marked the request as asked
+/// again within `Retry-After` (the same rule as on the event loop). Routes are matched as the
+/// router resolved them (`endpointPath`), so spellings such as `/v1/verify/` are covered too.
 struct AdmissionMiddleware: RouterMiddleware {
     typealias Context = ArgusRequestContext
     let faces: FaceAnalysisService
-    /// How long `OverloadShedHandler` holds the refusal of a client that asked again at once.
+    /// How long the refusal of a client that asked again at once is held.
     static let pacing = Duration.milliseconds(20)
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.method == .post, Self.analyses.contains(context.endpointPath ?? ""), faces.isFull {
+            if request.headers[OverloadShedHandler.askedAgainHeader] != nil { try await Task.sleep(for: Self.pacing) }
             throw APIError.overloaded
         }
         return try await next(request, context)

@@ -7,22 +7,30 @@ import NIOHTTPTypes
 /// with `Retry-After`, the same answer `AdmissionMiddleware` gives, without a task, a request
 /// context, the router or a middleware. Under overload most requests are refusals (wrk's clients
 /// at 64 connections ask again the instant they are refused, about 2,000 times a second); on the
-/// event loop each costs a parse, a timer and a write, and no hop to another thread.
+/// event loop each costs a parse, perhaps a timer, and a write, and no hop to another thread.
 ///
-/// A refusal is answered as soon as its body has arrived; but when the same connection had an
-/// answer with `Retry-After` (a 503 or a 429) less than a second before, and its client asked again
-/// anyway, only `pacing` after its head arrived: a client that asks again at once is held to a few
-/// dozen requests a second per connection, while one that waits as told is answered at once.
+/// **When it answers.** At once, as soon as the head has arrived (the body is then read and
+/// dropped, so the connection stays usable). But a connection that had an answer with
+/// `Retry-After` (a 503 or a 429) less than a second before, and asks again anyway, is answered
+/// `pacing` after its head: a client that asks again at once is held to a few dozen requests a
+/// second per connection, while one that waits as told is answered at once. A request with
+/// `Connection: close` is answered once its body has arrived too, and its connection closed after
+/// the answer is written.
 ///
-/// It refuses only what it can answer alone: a request on a connection with no other request in
-/// progress (so answers keep their order), without `Expect` or an upgrade, on one of the analysis
-/// routes. Anything else goes on, and `AdmissionMiddleware` still refuses it if the queue is full.
-/// Parts of a pipelined request that arrive while a refusal waits are held and replayed after it.
-/// A request with `Connection: close` has its connection closed after the answer.
+/// **What it takes.** Only what it can answer alone: a request on a connection with no other
+/// request in progress (so answers keep their order), without `Expect` or an upgrade, on one of
+/// the analysis routes. Anything else goes on; `AdmissionMiddleware` still refuses it if the queue
+/// is full, paced the same way (the verdict travels in `askedAgainHeader`).
 ///
-/// It also closes a connection idle for `idle` between requests (Hummingbird's idle timer sits
-/// after this handler and would not see refused requests, so it is turned off): counted from the
-/// last answer's end, or the connection's opening, while no request is in progress.
+/// **Order.** Requests pipelined behind a refusal that waits for its pacing are held, and the
+/// channel is not read meanwhile (so what is held is bounded by one read; beyond `heldLimit`
+/// parts the connection is closed). Events (end of input, quiesce) and errors that come while a
+/// refusal is in progress wait for it too, then follow in order.
+///
+/// **Idle connections.** It also closes a connection idle for `idle` (Hummingbird's idle timer
+/// sits after this handler and would not see refused requests, so it is turned off), as
+/// Hummingbird did: counted from the last request part read or the last answer's end; a request
+/// whose body stops arriving counts as idle, one whose answer is being computed does not.
 final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -40,27 +48,46 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let pacing: TimeAmount
     }
 
-    private enum Refusal {
-        case none
-        /// Refusing the request whose head came at `since` for `route`; `paced`: the pacing has
-        /// passed; `ended`: its end has arrived.
-        case refusing(route: String, since: NIODeadline, paced: Bool, ended: Bool, close: Bool)
+    /// Set on an analysis request it passes on when the connection asked again within
+    /// `Retry-After` (any such header a client sent is removed first).
+    static let askedAgainHeader = HTTPField.Name("x-argus-asked-again")!
+    /// How long a client is asked to wait (`Retry-After: 1`).
+    static let retryAfter = TimeAmount.seconds(1)
+    /// Held parts beyond which a pipelining connection is closed.
+    static let heldLimit = 1024
+
+    private struct Refusal {
+        let route: String
+        let since: NIODeadline
+        let close: Bool
+        var paced: Bool
+        var answered = false
+        var ended = false
+    }
+
+    private enum Held {
+        case part(HTTPRequestPart)
+        case event(Any)
+        case error(any Error)
     }
 
     private let shedder: Shedder
     private let idle: TimeAmount
-    private var refusal = Refusal.none
-    private var held: [HTTPRequestPart] = []
+    private var refusal: Refusal?
     private var pacingTimer: Scheduled<Void>?
-    /// Requests whose head has been read and whose answer has not ended (forwarded or refused).
+    private var held: [Held] = []
+    private var heldStart = 0
+    /// A read asked for while parts were held, to be passed on once they have been replayed.
+    private var readWithheld = false
+    /// Requests whose head has been read and whose answer has not ended (passed on or refused).
     private var inProgress = 0
+    /// A request's head has been read and its end has not.
+    private var reading = false
     /// Times come from the event loop's clock (an embedded loop's in tests).
     private var lastActive = NIODeadline.uptimeNanoseconds(0)
     private var idleTimer: Scheduled<Void>?
     /// When this connection last had an answer with `Retry-After`.
     private var lastRefusal: NIODeadline?
-    /// How long a client is asked to wait (`Retry-After: 1`).
-    static let retryAfter = TimeAmount.seconds(1)
 
     init(shedder: Shedder, idle: TimeAmount) {
         self.shedder = shedder
@@ -73,95 +100,202 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        stopTimers()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        stopTimers()
+        held.removeAll()
+        heldStart = 0
+        context.fireChannelInactive()
+    }
+
+    private func stopTimers() {
         idleTimer?.cancel()
         pacingTimer?.cancel()
         idleTimer = nil
         pacingTimer = nil
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        idleTimer?.cancel()
-        pacingTimer?.cancel()
-        held.removeAll()
-        context.fireChannelInactive()
-    }
+    /// Parts wait while a refusal has its whole request and waits for its pacing.
+    private var holdingParts: Bool { refusal.map { $0.ended && !$0.answered } ?? false }
 
     // MARK: inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        read(unwrapInboundIn(data), context: context)
+        lastActive = context.eventLoop.now
+        let part = unwrapInboundIn(data)
+        if holdingParts {
+            hold(.part(part), context: context)
+        } else {
+            process(part, context: context)
+        }
     }
 
-    private func read(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
-        guard case .refusing(let route, let since, let paced, let ended, let close) = refusal else {
-            if case .head(let head) = part {
-                inProgress += 1
-                if inProgress == 1, let route = Self.analysisRoute(head), shedder.isFull() {
-                    let now = context.eventLoop.now
-                    let impatient = lastRefusal.map { now - $0 < Self.retryAfter } ?? false
-                    let close = head.headerFields[.connection].map(Self.asksToClose) ?? false
-                    refusal = .refusing(route: route, since: now, paced: !impatient, ended: false, close: close)
-                    if impatient {
-                        let loop = context.eventLoop.assumeIsolated()
-                        pacingTimer = loop.scheduleTask(in: shedder.pacing) { [weak self] in self?.paced(context: context) }
-                    }
-                    return
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if refusal != nil {
+            hold(.event(event), context: context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let r = refusal else {
+            context.fireErrorCaught(error)
+            return
+        }
+        if r.ended {
+            // A later request is malformed: the waiting refusal is answered now, then the error follows.
+            hold(.error(error), context: context)
+            pacingTimer?.cancel()
+            pacingTimer = nil
+            refusal?.paced = true
+            answerIfDue(context: context)
+        } else {
+            // The refused request itself is malformed: the error's answer (400) is the one it gets.
+            pacingTimer?.cancel()
+            pacingTimer = nil
+            if !r.answered { ended(context: context) }
+            refusal = nil
+            reading = false
+            held.append(.error(error))
+            replay(context: context)
+        }
+    }
+
+    private func hold(_ item: Held, context: ChannelHandlerContext) {
+        held.append(item)
+        if held.count - heldStart > Self.heldLimit {
+            held.removeAll()
+            heldStart = 0
+            context.close(promise: nil)
+        }
+    }
+
+    private func process(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        if var r = refusal {
+            // The refused request's body is dropped as it comes.
+            if case .end = part {
+                reading = false
+                r.ended = true
+                refusal = r
+                if r.answered {
+                    refusal = nil
+                    replay(context: context)
+                } else {
+                    answerIfDue(context: context)
                 }
             }
+            return
+        }
+        switch part {
+        case .head(var head):
+            reading = true
+            inProgress += 1
+            let now = context.eventLoop.now
+            let askedAgain = lastRefusal.map { now - $0 < Self.retryAfter } ?? false
+            let route = Self.analysisRoute(head)
+            if inProgress == 1, let route, shedder.isFull() {
+                let close = head.headerFields[.connection].map(Self.asksToClose) ?? false
+                refusal = Refusal(route: route, since: now, close: close, paced: !askedAgain)
+                if askedAgain {
+                    let loop = context.eventLoop.assumeIsolated()
+                    pacingTimer = loop.scheduleTask(in: shedder.pacing) { [weak self] in self?.paced(context: context) }
+                } else {
+                    answerIfDue(context: context)
+                }
+                return
+            }
+            head.headerFields[Self.askedAgainHeader] = nil
+            if askedAgain && route != nil { head.headerFields[Self.askedAgainHeader] = "1" }
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+        case .body:
             context.fireChannelRead(wrapInboundOut(part))
-            return
-        }
-        if ended {
-            // The next request, pipelined behind the refused one: it waits for that answer.
-            held.append(part)
-            return
-        }
-        // The refused request's body is dropped as it comes.
-        if case .end = part {
-            refusal = .refusing(route: route, since: since, paced: paced, ended: true, close: close)
-            if paced { answer(context: context) }
+        case .end:
+            reading = false
+            context.fireChannelRead(wrapInboundOut(part))
         }
     }
 
     private func paced(context: ChannelHandlerContext) {
         pacingTimer = nil
-        guard case .refusing(let route, let since, _, let ended, let close) = refusal else { return }
-        refusal = .refusing(route: route, since: since, paced: true, ended: ended, close: close)
-        if ended { answer(context: context) }
+        refusal?.paced = true
+        answerIfDue(context: context)
     }
 
-    private func answer(context: ChannelHandlerContext) {
-        guard case .refusing(let route, let since, _, _, let close) = refusal else { return }
-        refusal = .none
+    /// Writes the refusal once it is due: paced, and (for `Connection: close`) whole.
+    private func answerIfDue(context: ChannelHandlerContext) {
+        guard var r = refusal, r.paced, !r.answered, r.ended || !r.close else { return }
+        r.answered = true
+        refusal = r
         var (head, body) = shedder.answer()
-        if close { head.headerFields[.connection] = "close" }
+        if r.close { head.headerFields[.connection] = "close" }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        ended(context: context)
         lastRefusal = context.eventLoop.now
-        shedder.record(route, Double((context.eventLoop.now - since).nanoseconds) / 1e9)
-        if close {
+        ended(context: context)
+        shedder.record(r.route, Double((context.eventLoop.now - r.since).nanoseconds) / 1e9)
+        if r.close {
+            // Closed once the answer is out, so the close cannot overtake it.
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             held.removeAll()
-            context.close(promise: nil)
+            heldStart = 0
             return
         }
-        // Replay what came behind it; a part may start another refusal, which holds the rest again.
-        var parts = held[...]
-        held = []
-        while let part = parts.popFirst() {
-            read(part, context: context)
-            if case .refusing(_, _, _, true, _) = refusal {
-                held.append(contentsOf: parts)
-                return
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if r.ended {
+            refusal = nil
+            replay(context: context)
+        }
+    }
+
+    /// Goes on with what was held, in order, until a refusal holds parts again.
+    private func replay(context: ChannelHandlerContext) {
+        var replayed = false
+        defer {
+            // What was passed on outside a read of the socket (from a timer) must be followed by a
+            // read-complete, or the async channel behind keeps it buffered.
+            if replayed { context.fireChannelReadComplete() }
+        }
+        while heldStart < held.count {
+            replayed = true
+            let item = held[heldStart]
+            switch item {
+            case .part(let part):
+                if holdingParts { break }
+                heldStart += 1
+                process(part, context: context)
+                continue
+            case .event(let event):
+                if refusal != nil { break }
+                heldStart += 1
+                context.fireUserInboundEventTriggered(event)
+                continue
+            case .error(let error):
+                if refusal != nil { break }
+                heldStart += 1
+                context.fireErrorCaught(error)
+                continue
             }
+            break
+        }
+        if heldStart >= held.count {
+            held.removeAll(keepingCapacity: true)
+            heldStart = 0
+        }
+        if readWithheld && !holdingParts {
+            readWithheld = false
+            context.read()
         }
     }
 
     /// The router's name for an analysis route that `head` asks for with POST, or nil.
     static func analysisRoute(_ head: HTTPRequest) -> String? {
         guard head.method == .post, head.headerFields[.expect] == nil,
-              !(head.headerFields[.connection].map { Self.tokens($0).contains("upgrade") } ?? false),
+              !(head.headerFields[.connection].map { tokens($0).contains("upgrade") } ?? false),
               let target = head.path else { return nil }
         let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         let c = path.split(separator: "/")
@@ -183,6 +317,14 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: outbound
 
+    func read(context: ChannelHandlerContext) {
+        if holdingParts {
+            readWithheld = true
+        } else {
+            context.read()
+        }
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head) where head.headerFields[.retryAfter] != nil: lastRefusal = context.eventLoop.now
@@ -194,9 +336,10 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: idle connections
 
+    /// An answer has ended.
     private func ended(context: ChannelHandlerContext) {
         inProgress = max(0, inProgress - 1)
-        lastActive = context.eventLoop.now
+        if inProgress == 0 { lastActive = context.eventLoop.now }
     }
 
     private func armIdle(context: ChannelHandlerContext, in amount: TimeAmount) {
@@ -207,11 +350,16 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func idleCheck(context: ChannelHandlerContext) {
         idleTimer = nil
+        // A request read whole and being answered is not idle, however long its answer takes.
+        if !reading && inProgress > 0 {
+            armIdle(context: context, in: idle)
+            return
+        }
         let quiet = context.eventLoop.now - lastActive
-        if inProgress == 0 && quiet >= idle {
+        if quiet >= idle {
             context.close(promise: nil)
         } else {
-            armIdle(context: context, in: inProgress > 0 ? idle : idle - quiet)
+            armIdle(context: context, in: idle - quiet)
         }
     }
 }
