@@ -75,7 +75,9 @@ struct AnalysisExecutorTests {
         #expect(mine.count == 2)
         #expect(mine.filter { $0.name != "argus-analysis" || $0.nice != leaked }.isEmpty, "\(mine)")
         #expect(threads.contains { $0.name == "argus-resume" && $0.nice == baseline })
-        let niced = threads.filter { $0.name != "argus-analysis" && $0.nice == leaked }
+        // (The snapshot writer runs niced on purpose; libdispatch's background threads run at nice 10
+        // by their quality of service, and a leak would show on the default-QoS pool threads.)
+        let niced = threads.filter { $0.name != "argus-analysis" && $0.name != "argus-snapshot" && !$0.name.contains("background") && $0.nice == leaked }
         #expect(niced.isEmpty, "niced threads: \(niced)")
     }
 }

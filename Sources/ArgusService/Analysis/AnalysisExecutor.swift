@@ -52,7 +52,7 @@ final class AnalysisExecutor: Sendable {
     /// event loops, the cooperative pool and the clients of the same machine. A health check or a
     /// refusal takes a core the moment it needs one, and the analyses get everything else. (Every resumption goes through `resumer`, so the
     /// nice value stays on these threads: see `Resumer`.)
-    static let niceness: Int32 = 5
+    static let niceness: Int32 = 10
 
     /// Resumes the tasks awaiting jobs and lanes; its thread runs at the default priority.
     let resumer: Resumer
