@@ -37,6 +37,13 @@ struct OverloadShedHandlerTests {
             reads += 1
             context.read()
         }
+        var errors: [String] = []
+        /// The last handler keeps errors (an embedded channel would rethrow them at the next write).
+        var last = false
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            errors.append("\(error)")
+            if !last { context.fireErrorCaught(error) }
+        }
     }
 
     final class Fixture {
@@ -57,6 +64,7 @@ struct OverloadShedHandlerTests {
                 record: { [shared] route, _ in shared.refusals.withLock { $0.append(route) } },
                 pacing: .milliseconds(20))
             channel = EmbeddedChannel()
+            behind.last = true
             try channel.pipeline.syncOperations.addHandlers([front, OverloadShedHandler(shedder: shedder, idle: idle), behind])
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         }
@@ -250,6 +258,61 @@ struct OverloadShedHandlerTests {
         f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(20))
         #expect(try f.answers() == [503])
         #expect(f.behind.events == ["\(ChannelEvent.inputClosed)"])
+    }
+
+    struct Malformed: Error {}
+
+    @Test("a decoder error inside a refused body: unanswered, the error's answer is the one; answered, the connection closes")
+    func errorInsideRefusal() throws {
+        // Answered at its head, then the body turns out malformed: no second answer, the connection ends.
+        let f = try Fixture()
+        try f.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "x", path: "/v1/identify")))
+        #expect(try f.answers() == [503])
+        f.channel.pipeline.fireErrorCaught(Malformed())
+        #expect(f.behind.errors.isEmpty)
+        #expect(!f.channel.isActive)
+
+        // Asked again, so paced, and malformed before its answer: the error goes on, the refusal is dropped.
+        let g = try Fixture()
+        try g.send(.post, "/v1/identify")
+        #expect(try g.answers() == [503])
+        try g.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "x", path: "/v1/identify")))
+        g.channel.pipeline.fireErrorCaught(Malformed())
+        #expect(g.behind.errors.count == 1)
+        g.channel.embeddedEventLoop.advanceTime(by: .milliseconds(50))
+        #expect(try g.answers().isEmpty, "no refusal written after the error")
+        #expect(g.shared.refusals.withLock { $0.count } == 1)
+    }
+
+    @Test("a malformed request pipelined behind a paced refusal: that refusal is answered, then the error follows")
+    func errorBehindRefusal() throws {
+        let f = try Fixture()
+        try f.send(.post, "/v1/identify")
+        #expect(try f.answers() == [503])
+        try f.send(.post, "/v1/identify")
+        try f.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "x", path: "/v1/verify")))
+        try f.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "{")))
+        f.channel.pipeline.fireErrorCaught(Malformed())
+        // The waiting refusal is answered at once; the verify, replayed, starts a paced refusal of its
+        // own that the error then ends, unanswered: the error reaches the application.
+        #expect(try f.answers() == [503])
+        #expect(f.behind.errors.count == 1)
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(50))
+        #expect(try f.answers().isEmpty)
+        #expect(try f.forwarded().isEmpty)
+    }
+
+    @Test("after a refusal that closes, nothing more is read or passed on")
+    func nothingAfterClose() throws {
+        let f = try Fixture()
+        try f.send(.post, "/v1/identify")
+        #expect(try f.answers() == [503])
+        try f.send(.post, "/v1/identify", [.connection: "close"])
+        try f.send(.get, "/healthz", body: false)
+        f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(20))
+        #expect(try f.answers() == [503])
+        #expect(try f.forwarded().isEmpty)
+        #expect(!f.channel.isActive)
     }
 
     @Test("a body that stops arriving counts as idle")

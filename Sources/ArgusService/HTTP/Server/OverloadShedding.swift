@@ -88,6 +88,8 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var idleTimer: Scheduled<Void>?
     /// When this connection last had an answer with `Retry-After`.
     private var lastRefusal: NIODeadline?
+    /// The connection is being closed (or is closed): nothing more is read, passed on or answered.
+    private var closing = false
 
     init(shedder: Shedder, idle: TimeAmount) {
         self.shedder = shedder
@@ -104,6 +106,7 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        closing = true
         stopTimers()
         held.removeAll()
         heldStart = 0
@@ -123,6 +126,7 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if closing { return }
         lastActive = context.eventLoop.now
         let part = unwrapInboundIn(data)
         if holdingParts {
@@ -133,7 +137,7 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if refusal != nil {
+        if refusal != nil && !closing {
             hold(.event(event), context: context)
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -141,36 +145,51 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if closing { return }
         guard let r = refusal else {
             context.fireErrorCaught(error)
             return
         }
+        hold(.error(error), context: context)
         if r.ended {
             // A later request is malformed: the waiting refusal is answered now, then the error follows.
-            hold(.error(error), context: context)
             pacingTimer?.cancel()
             pacingTimer = nil
             refusal?.paced = true
             answerIfDue(context: context)
-        } else {
-            // The refused request itself is malformed: the error's answer (400) is the one it gets.
-            pacingTimer?.cancel()
-            pacingTimer = nil
-            if !r.answered { ended(context: context) }
-            refusal = nil
-            reading = false
-            held.append(.error(error))
+        } else if abandonRefusal(context: context) {
             replay(context: context)
         }
     }
 
+    /// The decoder failed inside the refused request (nothing more of it will come): unanswered, the
+    /// error's answer (400) is the one it gets; answered already, the connection cannot go on and is
+    /// closed. - Returns: false when it closed the connection.
+    private func abandonRefusal(context: ChannelHandlerContext) -> Bool {
+        guard let r = refusal else { return true }
+        pacingTimer?.cancel()
+        pacingTimer = nil
+        refusal = nil
+        reading = false
+        if r.answered {
+            close(context: context)
+            return false
+        }
+        ended(context: context)
+        return true
+    }
+
+    /// Closes the connection; nothing read from now on is passed on.
+    private func close(context: ChannelHandlerContext) {
+        closing = true
+        held.removeAll()
+        heldStart = 0
+        context.close(promise: nil)
+    }
+
     private func hold(_ item: Held, context: ChannelHandlerContext) {
         held.append(item)
-        if held.count - heldStart > Self.heldLimit {
-            held.removeAll()
-            heldStart = 0
-            context.close(promise: nil)
-        }
+        if held.count - heldStart > Self.heldLimit { close(context: context) }
     }
 
     private func process(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
@@ -220,6 +239,7 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func paced(context: ChannelHandlerContext) {
         pacingTimer = nil
+        if closing { return }
         refusal?.paced = true
         answerIfDue(context: context)
     }
@@ -241,6 +261,7 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let written = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
             written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            closing = true
             held.removeAll()
             heldStart = 0
             return
@@ -260,27 +281,25 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // read-complete, or the async channel behind keeps it buffered.
             if replayed { context.fireChannelReadComplete() }
         }
-        while heldStart < held.count {
+        items: while heldStart < held.count && !closing {
             replayed = true
-            let item = held[heldStart]
-            switch item {
+            switch held[heldStart] {
             case .part(let part):
-                if holdingParts { break }
+                if holdingParts { break items }
                 heldStart += 1
                 process(part, context: context)
-                continue
             case .event(let event):
-                if refusal != nil { break }
+                if refusal != nil { break items }
                 heldStart += 1
                 context.fireUserInboundEventTriggered(event)
-                continue
             case .error(let error):
-                if refusal != nil { break }
+                if let r = refusal {
+                    // Behind a whole request the error waits for its answer; inside one, it ends it.
+                    if r.ended || !abandonRefusal(context: context) { break items }
+                }
                 heldStart += 1
                 context.fireErrorCaught(error)
-                continue
             }
-            break
         }
         if heldStart >= held.count {
             held.removeAll(keepingCapacity: true)
@@ -318,6 +337,7 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: outbound
 
     func read(context: ChannelHandlerContext) {
+        if closing { return }
         if holdingParts {
             readWithheld = true
         } else {
@@ -350,6 +370,7 @@ final class OverloadShedHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func idleCheck(context: ChannelHandlerContext) {
         idleTimer = nil
+        if closing { return }
         // A request read whole and being answered is not idle, however long its answer takes.
         if !reading && inProgress > 0 {
             armIdle(context: context, in: idle)
