@@ -453,7 +453,15 @@ def overload():
     check("overload: within 100 ms", took < 0.1, f"{took * 1000:.0f} ms")
     s, b, _ = server.call("POST", "/v1/identify", "sk_test_not_a_key", body)
     check("overload: shed before the credential is even checked", s == 503 and code(b) == "overloaded", f"{s} {b}")
-    event_loop_refusals(server, key, body, answers)
+    try:
+        event_loop_refusals(server, key, body, answers)
+    except Exception:
+        # A failure here must not leave the server (and the busy clients' targets) running.
+        hold[0] = 0
+        for t in busy:
+            t.join()
+        server.stop()
+        raise
     # A session token shed by the full queue keeps its attempts.
     s, sess, _ = server.call("POST", "/v1/sessions", key, {"purpose": "verify", "subject_id": subject, "customer_ref": "phone-1"})
     check("overload: session created", s == 201, f"{s} {sess}")
