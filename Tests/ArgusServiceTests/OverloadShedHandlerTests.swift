@@ -69,6 +69,11 @@ struct OverloadShedHandlerTests {
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         }
 
+        /// A POST's head alone (its body and end to follow, or not).
+        func sendHead(_ path: String) throws {
+            try channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "x", path: path)))
+        }
+
         func send(_ method: HTTPRequest.Method, _ path: String, _ fields: HTTPFields = [:], body: Bool = true) throws {
             try channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: method, scheme: nil, authority: "x", path: path, headerFields: fields)))
             if body { try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "{\"image\": \"…\"}"))) }
@@ -198,7 +203,7 @@ struct OverloadShedHandlerTests {
     @Test("a refusal is answered at its head, its body dropped as it comes")
     func answeredAtHead() throws {
         let f = try Fixture()
-        try f.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "x", path: "/v1/identify")))
+        try f.sendHead("/v1/identify")
         #expect(try f.answers() == [503], "answered before the body")
         for _ in 0..<100 { try f.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(repeating: 0x41, count: 1000))) }
         try f.channel.writeInbound(HTTPRequestPart.end(nil))
@@ -266,7 +271,7 @@ struct OverloadShedHandlerTests {
     func errorInsideRefusal() throws {
         // Answered at its head, then the body turns out malformed: no second answer, the connection ends.
         let f = try Fixture()
-        try f.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "x", path: "/v1/identify")))
+        try f.sendHead("/v1/identify")
         #expect(try f.answers() == [503])
         f.channel.pipeline.fireErrorCaught(Malformed())
         #expect(f.behind.errors.isEmpty)
@@ -276,7 +281,7 @@ struct OverloadShedHandlerTests {
         let g = try Fixture()
         try g.send(.post, "/v1/identify")
         #expect(try g.answers() == [503])
-        try g.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "x", path: "/v1/identify")))
+        try g.sendHead("/v1/identify")
         g.channel.pipeline.fireErrorCaught(Malformed())
         #expect(g.behind.errors.count == 1)
         g.channel.embeddedEventLoop.advanceTime(by: .milliseconds(50))
@@ -290,7 +295,7 @@ struct OverloadShedHandlerTests {
         try f.send(.post, "/v1/identify")
         #expect(try f.answers() == [503])
         try f.send(.post, "/v1/identify")
-        try f.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "x", path: "/v1/verify")))
+        try f.sendHead("/v1/verify")
         try f.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "{")))
         f.channel.pipeline.fireErrorCaught(Malformed())
         // The waiting refusal is answered at once; the verify, replayed, starts a paced refusal of its
@@ -319,7 +324,7 @@ struct OverloadShedHandlerTests {
     func stalledBody() throws {
         let f = try Fixture(idle: .seconds(3))
         f.shared.full.store(false, ordering: .relaxed)
-        try f.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "x", path: "/v1/subjects")))
+        try f.sendHead("/v1/subjects")
         try f.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "{")))
         f.channel.embeddedEventLoop.advanceTime(by: .milliseconds(2900))
         try f.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "\"")))
