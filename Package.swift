@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "ArgusService",
             dependencies: [
-                "ArgusFace", "ArgusMatching", "ArgusImaging", "ArgusStore", "ArgusEnrollment", "CArgusSecp256k1",
+                "ArgusFace", "ArgusMatching", "ArgusImaging", "ArgusStore", "ArgusEnrollment", "CArgusSecp256k1", "CArgusKernels",
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

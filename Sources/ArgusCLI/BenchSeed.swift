@@ -26,7 +26,7 @@ struct BenchSeed: ParsableCommand {
         // A running server would not see the new faces in its in-memory galleries.
         let lock = try StoreLock(dataDirectory: store.dataDir)
         defer { withExtendedLifetime(lock) {} }
-        let db = try SQLiteStore(dataDirectory: store.dataDir, environment: environment)
+        let db = try SQLiteStore(dataDirectory: store.dataDir, environment: environment, writerCache: .bulkLoad)
         let started = ContinuousClock.now
         try seed(into: db, tenant: db.defaultTenantID)
         // A start-up then reads one sealed file instead of stepping every row (see `GallerySnapshot`).

@@ -70,7 +70,7 @@ extension Argus {
             let store: SQLiteStore
             do {
                 pipeline = try FacePipeline(models: global.modelDirectory, options: pipelineOptions)
-                store = try SQLiteStore(dataDirectory: dataDir, environment: ProcessInfo.processInfo.environment)
+                store = try SQLiteStore(dataDirectory: dataDir, environment: ProcessInfo.processInfo.environment, writerCache: .bulkLoad)
             } catch {
                 printError("argus enroll: \(error)")
                 throw ExitCode.failure

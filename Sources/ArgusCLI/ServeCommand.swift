@@ -29,6 +29,7 @@ extension Argus {
         @Flag(help: "Allow webhook endpoints on private and loopback addresses.") var allowPrivateWebhooks = false
 
         func run() async throws {
+            ProcessMemory.fixAllocatorThreshold()
             var configuration = ServiceConfiguration()
             if let config {
                 guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("cannot read \(config)") }

@@ -16,20 +16,41 @@ public final class SQLiteStore: SQLBackedStore {
     /// How the last load of faces was served (see `lastFaceScan`).
     let lastScan = Mutex(FaceScanReport())
 
+    /// How many pages the writing connection keeps in memory.
+    public enum WriterCache: Sendable {
+        /// SQLite's default, 2 MB: a service writes a few rows per request, at the pace of its
+        /// analyses, and a bigger cache would only fill with the pages of new rows (audit, sessions)
+        /// and grow the resident size for hours.
+        case service
+        /// 64 MB, for a process that writes faces by the hundred thousand (`bench seed`): inserts
+        /// into the id indexes land at random places, and at a million faces a 2 MB cache sent
+        /// most of them to the file.
+        case bulkLoad
+
+        var pragma: String {
+            switch self {
+            case .service: "PRAGMA cache_size = -2000"
+            case .bulkLoad: "PRAGMA cache_size = -65536"
+            }
+        }
+    }
+
     /// Opens the store in `dataDirectory`. With `create`, a missing store is made (directory 0700,
     /// files 0600, a master key and a default tenant); without it, a missing store is an error and
     /// nothing is written. First-use initialisation is serialised across processes.
-    public init(dataDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment, create: Bool = true) throws {
+    public init(dataDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment, create: Bool = true,
+                writerCache: WriterCache = .service) throws {
         let path = (dataDirectory as NSString).appendingPathComponent("argus.sqlite")
         guard create || FileManager.default.fileExists(atPath: path) else { throw StoreError.missing(dataDirectory) }
         directory = dataDirectory
         self.path = path
         let vault: KeyVault
-        (pool, vault, defaultTenantID) = try Self.guarded { try Self.open(path: path, dataDirectory: dataDirectory, environment: environment) }
+        (pool, vault, defaultTenantID) = try Self.guarded { try Self.open(path: path, dataDirectory: dataDirectory, environment: environment, writerCache: writerCache) }
         core = StoreCore(backend: SQLiteBackend(pool: pool), vault: vault)
     }
 
-    private static func open(path: String, dataDirectory: String, environment: [String: String]) throws -> (DatabasePool, KeyVault, String) {
+    private static func open(path: String, dataDirectory: String, environment: [String: String],
+                             writerCache: WriterCache) throws -> (DatabasePool, KeyVault, String) {
         try PrivateFiles.directory(dataDirectory)
         return try InitializationLock.run(dataDirectory: dataDirectory) {
             // SQLite gives its -wal and -shm files the main file's mode: create that 0600 first.
@@ -40,10 +61,8 @@ public final class SQLiteStore: SQLBackedStore {
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
                 try db.execute(sql: "PRAGMA foreign_keys = ON")
-                // The writer keeps 64 MB of pages: inserts into the id indexes land at random
-                // places, and at a million faces a 2 MB cache sent most of them to the file.
                 if !db.configuration.readonly {
-                    try db.execute(sql: "PRAGMA cache_size = -65536")
+                    try db.execute(sql: writerCache.pragma)
                     // Statement journals (a DELETE that fires the face log's trigger keeps one) in memory, not in a temporary file.
                     try db.execute(sql: "PRAGMA temp_store = MEMORY")
                 }

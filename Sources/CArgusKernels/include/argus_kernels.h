@@ -31,4 +31,9 @@ void argus_inner_products_f16_reference(const uint16_t *rows, size_t count, size
 /// Returns memory the allocator holds but nobody uses to the system (glibc's malloc_trim(0)).
 int argus_release_free_memory(void);
 
+/// Fixes the size from which glibc's malloc maps a block of its own (handed back to the system
+/// when freed) instead of carving it from an arena; setting it also stops glibc raising it to the
+/// largest block freed so far. Returns 1 on success.
+int argus_fix_mmap_threshold(size_t bytes);
+
 #endif
