@@ -22,7 +22,8 @@ public final class SQLiteStore: SQLBackedStore {
         /// analyses, and a bigger cache would only fill with the pages of new rows (audit, sessions)
         /// and grow the resident size for hours.
         case service
-        /// 64 MB, for a process that writes faces by the hundred thousand (`bench seed`): inserts
+        /// 64 MB, for a process that writes faces by the hundred thousand (`argus bench seed`,
+        /// `argus enroll --data-dir`): inserts
         /// into the id indexes land at random places, and at a million faces a 2 MB cache sent
         /// most of them to the file.
         case bulkLoad
