@@ -23,9 +23,8 @@ public final class SQLiteStore: SQLBackedStore {
         /// and grow the resident size for hours.
         case service
         /// 64 MB, for a process that writes faces by the hundred thousand (`argus bench seed`,
-        /// `argus enroll --data-dir`): inserts
-        /// into the id indexes land at random places, and at a million faces a 2 MB cache sent
-        /// most of them to the file.
+        /// `argus enroll --data-dir`): inserts into the id indexes land at random places, and at a
+        /// million faces a 2 MB cache sent most of them to the file.
         case bulkLoad
 
         var pragma: String {
