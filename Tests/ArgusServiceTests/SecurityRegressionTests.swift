@@ -126,26 +126,16 @@ struct SecurityRegressionTests {
 
     @Test("3. multipart bodies are parsed in linear time with bounded boundary and part count")
     func multipartDoS() async throws {
-        // 12 MB of 2.4 M empty parts: refused after 32 parts, at once.
-        let boundary = "b"
-        var hostile = [UInt8]()
-        hostile.reserveCapacity(12 << 20)
-        let part = Array("--\(boundary)\r\n".utf8)
-        while hostile.count + part.count < 12 << 20 { hostile += part }
-        var start = DispatchTime.now().uptimeNanoseconds
+        // How long these take is asserted in TimingTests (run alone); here, what they answer.
+        let (hostile, boundary) = Self.emptyParts()
         #expect(throws: MultipartForm.Failure.self) { try MultipartForm(body: hostile, boundary: boundary) }
-        #expect(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < 1.0)
         let hostileBody = Data(hostile)
         // A boundary longer than RFC 2046 allows is refused before any scan.
         #expect(throws: MultipartForm.Failure.badBoundary) {
             try MultipartForm.boundary(contentType: "multipart/form-data; boundary=" + String(repeating: "x", count: 4_000))
         }
-        // Worst case for a naive search: a 70-character boundary of 'a's over 12 MB of 'a's.
-        let long = String(repeating: "a", count: 70)
-        let body = Array("--\(long)\r\nContent-Type: image/jpeg\r\n\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 12 << 20)
-        start = DispatchTime.now().uptimeNanoseconds
+        let (body, long) = Self.boundarySearchWorstCase()
         #expect(throws: MultipartForm.Failure.self) { try MultipartForm(body: body, boundary: long) }
-        #expect(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < 2.0)
         // A well-formed form still parses: fields and the file.
         let ok = Array("preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"gallery\"\r\n\r\nvip\r\n--XyZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n\u{1}\u{2}\u{3}\r\n--XyZ--\r\n".utf8)
         let form = try MultipartForm(body: ok, boundary: "XyZ")
@@ -155,22 +145,44 @@ struct SecurityRegressionTests {
         try await ServiceHarness.withService { runtime, client in
             let sk = try #require(runtime.firstKey)
             let subject = try await Self.subject(client, sk)
-            let t0 = DispatchTime.now().uptimeNanoseconds
             let r = try await client.call(.post, "/v1/subjects/\(subject)/faces", auth: sk, body: hostileBody,
                                           contentType: "multipart/form-data; boundary=\(boundary)")
             #expect(r.status == .badRequest && r.errorCode == "invalid_request")
             let big = try await client.call(.post, "/v1/subjects/\(subject)/faces", auth: sk, body: Data(ok),
                                             contentType: "multipart/form-data; boundary=" + String(repeating: "x", count: 4_000))
             #expect(big.status == .badRequest && big.errorCode == "invalid_request")
-            #expect(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 < 5.0)
             #expect(try await client.call(.get, "/healthz").status == .ok)
         }
     }
 
+    /// 12 MB of 2.4 M empty parts (refused after 32 parts), and its boundary.
+    static func emptyParts() -> (body: [UInt8], boundary: String) {
+        let boundary = "b"
+        var hostile = [UInt8]()
+        hostile.reserveCapacity(12 << 20)
+        let part = Array("--\(boundary)\r\n".utf8)
+        while hostile.count + part.count < 12 << 20 { hostile += part }
+        return (hostile, boundary)
+    }
+
+    /// Worst case for a naive search: a 70-character boundary of 'a's over 12 MB of 'a's.
+    static func boundarySearchWorstCase() -> (body: [UInt8], boundary: String) {
+        let long = String(repeating: "a", count: 70)
+        return (Array("--\(long)\r\nContent-Type: image/jpeg\r\n\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 12 << 20), long)
+    }
+
+    /// A 640x480 progressive JPEG with one scan per coefficient (hundreds of scans).
+    static func manyScansJPEG() throws -> [UInt8] {
+        let image = RGBImage(width: 640, height: 480, pixels: (0..<(640 * 480 * 3)).map { UInt8(truncatingIfNeeded: $0 &* 31 >> 3) })
+        return try ImageEncoder.jpeg(samples: image.pixels, width: 640, height: 480, components: 3, oneScanPerCoefficient: true)
+    }
+
     @Test("4. one session token succeeds exactly once under 20 concurrent requests (verify and enrol)", .enabled(if: ServiceHarness.hasFaces))
     func sessionRaces() async throws {
-        // Enough attempts that all 20 race past the attempt counter: only spending decides.
-        try await ServiceHarness.withService(tweak: { $0.sessionMaxAttempts = 25; $0.analysisQueueLimit = 64 }) { runtime, client in
+        // Enough attempts that all 20 race past the attempt counter: only spending decides. The
+        // queue's deadline is not what is tested: 20 analyses queued on two cores beside the rest of
+        // the suite may wait past the default 10 s, and would be answered 503 instead.
+        try await ServiceHarness.withService(tweak: { $0.sessionMaxAttempts = 25; $0.analysisQueueLimit = 64; $0.analysisDeadlineMilliseconds = 120_000 }) { runtime, client in
             let sk = try #require(runtime.firstKey)
             let subject = try await Self.subject(client, sk)
             try await Self.enrol(client, sk, subject, "Hugo_Chavez/0001.jpg")
@@ -184,7 +196,9 @@ struct SecurityRegressionTests {
                 #expect(replies.count == 20)
                 let successes = replies.filter { $0.status == .ok && $0.json["match"] as? Bool == true }
                 #expect(successes.count == 1, "trial \(trial): \(successes.count) successes")
-                #expect(replies.filter { $0.status != .ok }.allSatisfy { $0.errorCode == "session_spent" })
+                let refusals = replies.filter { $0.status != .ok }
+                #expect(refusals.count == 19 && refusals.allSatisfy { $0.errorCode == "session_spent" },
+                        "trial \(trial): \(refusals.map { $0.errorCode ?? "\($0.status.code)" })")
             }
             let photos = ["Hugo_Chavez/0003.jpg", "Hugo_Chavez/0004.jpg", "Hugo_Chavez/0005.jpg", "Hugo_Chavez/0006.jpg"]
             let e = try await Self.session(client, sk, purpose: "enroll", subject: subject)
@@ -290,11 +304,9 @@ struct SecurityRegressionTests {
 
     @Test("9. a progressive JPEG with too many scans is refused quickly; ordinary progressive JPEGs decode")
     func jpegScans() throws {
+        // How long the refusal takes is asserted in TimingTests (run alone).
         let image = RGBImage(width: 640, height: 480, pixels: (0..<(640 * 480 * 3)).map { UInt8(truncatingIfNeeded: $0 &* 31 >> 3) })
-        let hostile = try ImageEncoder.jpeg(samples: image.pixels, width: 640, height: 480, components: 3, oneScanPerCoefficient: true)
-        let start = DispatchTime.now().uptimeNanoseconds
-        #expect(throws: ImagingError.self) { try ImageDecoder().decode(hostile) }
-        #expect(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < 1.0)
+        #expect(throws: ImagingError.self) { try ImageDecoder().decode(try Self.manyScansJPEG()) }
         let ordinary = try ImageEncoder.jpeg(image, progressive: true)
         #expect(try ImageDecoder().decode(ordinary).width == 640)
     }
