@@ -148,7 +148,12 @@ struct EnrollTests {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        Thread.sleep(forTimeInterval: 2.5)
+        // Interrupted once enrolment is under way (the models load first: a slow machine may take a
+        // while), not at a fixed moment that may fall before the report exists.
+        for _ in 0..<600 where process.isRunning && ((try? Self.report(reportPath).count) ?? 0) == 0 {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        Thread.sleep(forTimeInterval: 0.5)
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
         let lines = try Self.report(reportPath)
@@ -163,9 +168,9 @@ struct EnrollTests {
 
     /// `argus serve` on a fresh store in `work`: the process, its port and its first key.
     static func startServer(in work: URL) throws -> (Process, Int, String) {
-        let port = Int.random(in: 41_000...49_000)
+        let port = try freePort()
         let log = work.appendingPathComponent("serve.log").path
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let server = Process()
         server.executableURL = CLITests.binary
         server.arguments = ["serve", "--data-dir", work.appendingPathComponent("served").path, "--port", "\(port)", "--log-level", "warning"]
@@ -179,12 +184,54 @@ struct EnrollTests {
             key = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" })
                 .first { $0.hasPrefix("sk_test_") }.map(String.init)
         }
-        guard let key else {
+        // The key is printed before the listener is bound: ready once /healthz answers.
+        var ready = false
+        for _ in 0..<300 where key != nil && !ready && server.isRunning {
+            ready = answersHealth(port: port)
+            if !ready { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        guard let key, ready else {
             server.terminate()
             throw CocoaError(.fileReadUnknown)
         }
-        Thread.sleep(forTimeInterval: 0.5)
         return (server, port, key)
+    }
+
+    /// A port nothing listens on now: the kernel's choice for a bind to port 0.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CocoaError(.fileReadUnknown) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw CocoaError(.fileReadUnknown) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// True when `GET /healthz` on 127.0.0.1:`port` answers 200.
+    static func answersHealth(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { return false }
+        let request = Array("GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n".utf8)
+        guard send(fd, request, request.count, 0) == request.count else { return false }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 12 && String(decoding: buffer[0..<n], as: UTF8.self).hasPrefix("HTTP/1.") && String(decoding: buffer[9..<12], as: UTF8.self) == "200"
     }
 
     @Test("--server and --data-dir are one enrolment path: the same outcomes and duplicates with --dedup --largest-face --min-face-size, uploads in parallel",

@@ -82,9 +82,9 @@ struct StoreSafetyTests {
         let work = try CLITests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: work) }
         let data = work.appendingPathComponent("data").path
-        let port = Int.random(in: 41_000...49_000)
+        let port = try EnrollTests.freePort()
         let log = work.appendingPathComponent("serve.log").path
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let server = Process()
         server.executableURL = CLITests.binary
         server.arguments = ["serve", "--data-dir", data, "--port", "\(port)", "--log-level", "warning"]

@@ -313,7 +313,12 @@ def test_kill9():
         threads = [threading.Thread(target=client) for _ in range(4)]
         for t in threads:
             t.start()
-        time.sleep(random.uniform(2.0, 6.0))
+        # The kill comes at a random moment once enrolment is under way (a slow machine may take a
+        # while for the first one): not before the first acknowledgement.
+        deadline = time.time() + 60
+        while time.time() < deadline and not acked:
+            time.sleep(0.05)
+        time.sleep(random.uniform(0.5, 4.0))
         a.kill9()
         stop.set()
         for t in threads:
@@ -438,7 +443,9 @@ def test_live():
     a, b = Node(store, "live-a").start(), Node(store, "live-b").start()
     try:
         ws = websocket.create_connection(f"ws://127.0.0.1:{b.port}/v1/events/ws", header=["Authorization: Bearer " + key], timeout=10)
-        time.sleep(0.5)
+        # The server says "subscribed" once the listener is registered: only then is the enrolment made.
+        hello = json.loads(ws.recv())
+        check("live: node b's listener is subscribed", hello.get("type") == "subscribed", f"{hello}")
         identity, paths = photos(per_identity=1, identities=12)[0]
         s, subject, face = enrol(a, key, identity, paths[0])
         check("live: enrolled on node a", s == 201, f"{s}")
