@@ -330,6 +330,8 @@ def slow():
                         break
                 except socket.timeout:
                     pass
+                except OSError:
+                    break  # reset by the server: cut
                 if time.time() - t0 > limit:
                     break
         finally:
@@ -338,10 +340,11 @@ def slow():
 
     holders = []
     head = b"GET /v1/ping HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key.encode() + b"\r\nX-Pad: " + b"a" * 200 + b"\r\n\r\n"
-    results = {}
+    # Each kind runs ten clients at once; every one's outcome is kept and checked.
+    results = {"head": [], "body": [], "crlf": [], "unread": []}
 
     def head_case():
-        results["head"] = trickle(head, 0.2, 20)
+        results["head"].append(trickle(head, 0.2, 20))
 
     def body_case():
         hdr = (f"POST /v1/subjects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\n"
@@ -364,14 +367,16 @@ def slow():
                     break
             except socket.timeout:
                 pass
+            except OSError:
+                break
             if time.time() - t0 > 20:
                 break
         s.close()
-        results["body"] = (time.time() - t0, got)
+        results["body"].append((time.time() - t0, got))
 
     def crlf_head_case():
         # Blank lines before a request line are skipped by HTTP parsers: they must not stop the clock.
-        results["crlf"] = trickle(b"\r\n\r\n" + head, 0.2, 20)
+        results["crlf"].append(trickle(b"\r\n\r\n" + head, 0.2, 20))
 
     def unread_body_case():
         # An unauthenticated chunked POST: answered 401 at once, its body then discarded by the server,
@@ -394,8 +399,11 @@ def slow():
                 got += chunk
             except socket.timeout:
                 pass
+            except OSError:
+                closed = time.time() - t0
+                break
         s.close()
-        results["unread"] = (closed, got)
+        results["unread"].append((closed, got))
 
     for fn in (head_case, body_case, crlf_head_case, unread_body_case):
         for _ in range(10):  # ten slow clients of each kind at once
@@ -412,17 +420,20 @@ def slow():
         time.sleep(0.1)
     for t in holders:
         t.join()
-    took, got = results["head"]
-    check("slow: a trickled head is cut at the head timeout (2 s)", 1.5 <= took <= 6 and b"200 OK" not in got, f"{took:.1f}s {got[:80]!r}")
-    took, got = results["body"]
-    check("slow: a trickled body gets 408 request_timeout at the body timeout (3 s)",
-          2.5 <= took <= 8 and b" 408 " in got.split(b"\r\n", 1)[0], f"{took:.1f}s {got[:120]!r}")
-    took, got = results["crlf"]
-    check("slow: blank lines before a trickled head do not stop the head timeout", 1.5 <= took <= 6 and b"200 OK" not in got,
-          f"{took:.1f}s {got[:80]!r}")
-    closed, got = results["unread"]
-    check("slow: a dripped body nobody reads ends with its connection at the body timeout + grace (5 s)",
-          closed is not None and closed <= 12 and got.startswith(b"HTTP/1.1 401"), f"closed after {closed}, {got[:60]!r}")
+    def each(kind, what, ok, show):
+        # All ten clients of a kind must have ended as described (a thread that died left no result).
+        r = results[kind]
+        bad = [show(x) for x in r if not ok(*x)]
+        check(what, len(r) == 10 and not bad, f"{len(r)} of 10 ended; not as described: {bad[:3]}")
+
+    each("head", "slow: a trickled head is cut at the head timeout (2 s), all ten",
+         lambda took, got: 1.5 <= took <= 6 and b"200 OK" not in got, lambda x: f"{x[0]:.1f}s {x[1][:80]!r}")
+    each("body", "slow: a trickled body gets 408 request_timeout at the body timeout (3 s), all ten",
+         lambda took, got: 2.5 <= took <= 8 and b" 408 " in got.split(b"\r\n", 1)[0], lambda x: f"{x[0]:.1f}s {x[1][:120]!r}")
+    each("crlf", "slow: blank lines before a trickled head do not stop the head timeout, all ten",
+         lambda took, got: 1.5 <= took <= 6 and b"200 OK" not in got, lambda x: f"{x[0]:.1f}s {x[1][:80]!r}")
+    each("unread", "slow: a dripped body nobody reads ends with its connection at the body timeout + grace (5 s), all ten",
+         lambda closed, got: closed is not None and closed <= 12 and got.startswith(b"HTTP/1.1 401"), lambda x: f"closed after {x[0]}, {x[1][:60]!r}")
     check("slow: /healthz p100 under 0.5 s meanwhile", max(latencies) < 0.5, f"{max(latencies):.3f}s")
     # A new connection that sends nothing is idle, not a slow head: closed at the idle timeout (3 s), not the head's (2 s).
     s = socket.create_connection(("127.0.0.1", server.port))
