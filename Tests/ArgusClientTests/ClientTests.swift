@@ -114,11 +114,19 @@ struct ClientTests {
             try await Task.sleep(for: .milliseconds(1_500))
             #expect(await Self.code { _ = try await admin.completeAction(challengeID: late.id, signerID: signerID,
                                                                          signature: try key.signature(for: late.signedBytes)) } == "user_action_invalid")
-            let fresh = try await admin.initAction(method: "POST", path: "/v1/subjects", body: body)
-            let action = try await admin.completeAction(challengeID: fresh.id, signerID: signerID, signature: try key.signature(for: fresh.signedBytes))
+            // A fresh challenge completes (the 1 s lifetime is the precondition: a try that took
+            // longer on a busy machine is made again, at most three times).
+            var action: String?
+            for _ in 0..<3 where action == nil {
+                let started = ContinuousClock.now
+                let fresh = try await admin.initAction(method: "POST", path: "/v1/subjects", body: body)
+                let completed = try? await admin.completeAction(challengeID: fresh.id, signerID: signerID, signature: try key.signature(for: fresh.signedBytes))
+                if let completed { action = completed } else if ContinuousClock.now - started < .milliseconds(900) { break }
+            }
+            let authorised = try #require(action, "a fresh challenge completes within its lifetime")
             try await Task.sleep(for: .milliseconds(1_500))
             #expect(await Self.code { _ = try await admin.raw("POST", "/v1/subjects", body: body, contentType: "application/json",
-                                                              headers: ["x-argus-user-action": action]) } == "user_action_invalid")
+                                                              headers: ["x-argus-user-action": authorised]) } == "user_action_invalid")
         }
     }
 

@@ -509,12 +509,23 @@ def overload():
     def refused(credential):
         # The busy clients refill a freed slot within milliseconds, but a request of ours may still
         # find one and is then rightly taken: asked again (at most five times) until it meets a full queue.
+        # Timed from the request's first byte to its answer's end on a connection already open (the
+        # client's own connection set-up is not the server's time).
+        data = json.dumps(body).encode()
+        request = (f"POST /v1/identify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {credential}\r\n"
+                   f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n").encode() + data
         for _ in range(5):
-            t0 = time.time()
-            s, b, h = server.call("POST", "/v1/identify", credential, body)
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=120)
+            try:
+                t0 = time.perf_counter()
+                sock.sendall(request)
+                s, h, raw, _ = read_response(sock)
+                took = time.perf_counter() - t0
+            finally:
+                sock.close()
             if s == 503:
                 break
-        return s, b, h, time.time() - t0
+        return s, json.loads(raw or b"{}"), h, took
 
     try:
         s, b, h, took = refused(key)
