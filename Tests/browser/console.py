@@ -131,17 +131,19 @@ try:
     named = a.find_element(By.ID, "new-secret").text
     check("the name form makes a secret key that works", named.startswith("sk_test_") and api("GET", "/v1/ping", named)[0] == 200)
 
-    # Roll with a 4 s overlap: both work, then only the new one.
+    # Roll with a 10 s overlap (room for a slow page load before the first check): both work, then only the new one.
     row = a.find_element(By.CSS_SELECTOR, f"tr[data-key-id='{a_key_id}']")
     field = row.find_element(By.NAME, "expires_in")
     field.clear()
-    field.send_keys("4")
+    field.send_keys("10")
+    rolled_at = time.time()
     click(a, row.find_element(By.CSS_SELECTOR, "form.roll button[type=submit]"))
     rolled = a.find_element(By.ID, "new-secret").text
     check("roll shows the new key", rolled.startswith("sk_test_") and rolled != a_key)
-    check("during the overlap the old key works", api("GET", "/v1/ping", a_key)[0] == 200)
+    during = api("GET", "/v1/ping", a_key)[0]
+    check("during the overlap the old key works", during == 200 and time.time() - rolled_at < 10, f"{during} after {time.time() - rolled_at:.1f} s")
     check("the new key works", api("GET", "/v1/ping", rolled)[0] == 200)
-    time.sleep(5)
+    time.sleep(max(0.0, rolled_at + 11 - time.time()))
     check("after the overlap the old key is refused", api("GET", "/v1/ping", a_key)[0] == 401)
     check("the new key still works", api("GET", "/v1/ping", rolled)[0] == 200)
     # Revoke the named key with its button.
