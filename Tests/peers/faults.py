@@ -182,21 +182,30 @@ def kill9():
     lock = threading.Lock()
     refused = {}
     inflight = [0]  # enrolment requests sent and not yet answered
-    rounds = [0]  # the highest round begun
+    rounds = [0]  # the highest round an enrolment was sent in
     shares = [pool[i::clients] for i in range(clients)]
     rng = random.Random(int(os.environ.get("ARGUS_FAULT_SEED", "1")))
 
     def subject(n, identity):
-        # Created on first use (a kill may land between its creation and our hearing of it:
-        # such a subject is simply never used).
+        # Made ahead for the first rounds (below), so a client entering a new round goes straight on
+        # to enrolment; beyond them made on first use (a kill may land between its creation and
+        # our hearing of it: such a subject is simply never used).
         with subjects_lock:
             if (n, identity) not in subjects:
                 s, b, _ = server.call("POST", "/v1/subjects", key, {"external_id": f"{identity}#{n}"})
                 if s != 201:
                     raise OSError(f"subject not created: {s} {b}")
                 subjects[(n, identity)] = b["id"]
-                rounds[0] = max(rounds[0], n)
             return subjects[(n, identity)]
+
+    def make_ahead(n, identity):
+        s, b, _ = server.call("POST", "/v1/subjects", key, {"external_id": f"{identity}#{n}"})
+        assert s == 201, (s, b)
+        with subjects_lock:
+            subjects[(n, identity)] = b["id"]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool_of_four:
+        list(pool_of_four.map(lambda r: make_ahead(*r), [(n, i) for n in range(12) for i in sorted({i for i, _ in pool})]))
 
     def client(share, stop, last=None):
         """Sends the share round after round (up to round `last`, if given) until stopped."""
@@ -212,6 +221,7 @@ def kill9():
                     sid = subject(n, identity)
                     with lock:
                         inflight[0] += 1
+                        rounds[0] = max(rounds[0], n)
                     try:
                         s, b, _ = server.call("POST", f"/v1/subjects/{sid}/faces?largest_face=true", key,
                                               open(path, "rb").read(), ctype="image/jpeg", timeout=60)
@@ -256,7 +266,7 @@ def kill9():
         # Every acknowledged face is there, on its subject.
         missing = []
         listed = {}
-        for sid in subjects.values():
+        for sid in [sid for (n, _), sid in list(subjects.items()) if n <= rounds[0]]:  # the rounds begun
             s, b = server.get(f"/v1/subjects/{sid}", key)
             check("kill9: subject readable", s == 200, f"{s} {b}")
             listed[sid] = set(b.get("faces", []))
