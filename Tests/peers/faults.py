@@ -192,20 +192,18 @@ def kill9():
         # our hearing of it: such a subject is simply never used).
         with subjects_lock:
             if (n, identity) not in subjects:
-                s, b, _ = server.call("POST", "/v1/subjects", key, {"external_id": f"{identity}#{n}"})
-                if s != 201:
-                    raise OSError(f"subject not created: {s} {b}")
-                subjects[(n, identity)] = b["id"]
+                subjects[(n, identity)] = create_subject(n, identity)
             return subjects[(n, identity)]
 
-    def make_ahead(n, identity):
+    def create_subject(n, identity):
         s, b, _ = server.call("POST", "/v1/subjects", key, {"external_id": f"{identity}#{n}"})
-        assert s == 201, (s, b)
-        with subjects_lock:
-            subjects[(n, identity)] = b["id"]
+        if s != 201:
+            raise OSError(f"subject not created: {s} {b}")
+        return b["id"]
 
-    with concurrent.futures.ThreadPoolExecutor(4) as pool_of_four:
-        list(pool_of_four.map(lambda r: make_ahead(*r), [(n, i) for n in range(12) for i in sorted({i for i, _ in pool})]))
+    ahead = [(n, identity) for n in range(12) for identity in sorted({i for i, _ in pool})]
+    with concurrent.futures.ThreadPoolExecutor(4) as makers:
+        subjects.update(zip(ahead, makers.map(lambda r: create_subject(*r), ahead)))
 
     def client(share, stop, last=None):
         """Sends the share round after round (up to round `last`, if given) until stopped."""
@@ -501,29 +499,18 @@ def overload():
                 errors.append(repr(e))
                 return
 
-    def busy_start():
-        stop = threading.Event()
-        threads = [threading.Thread(target=identify, args=(stop,)) for _ in range(6)]
-        for t in threads:
-            t.start()
-        time.sleep(0.3)
-        return stop, threads
-
-    def busy_end(busy):
-        busy[0].set()
-        for t in busy[1]:
-            t.join()
-
-    busy = busy_start()
+    stop = threading.Event()
+    busy = [threading.Thread(target=identify, args=(stop,)) for _ in range(6)]
+    for t in busy:
+        t.start()
+    time.sleep(0.3)
 
     def refused(credential):
         # The busy clients refill a freed slot within milliseconds, but a request of ours may still
         # find one and is then rightly taken: asked again (at most five times) until it meets a full queue.
         # Timed from the request's first byte to its answer's end on a connection already open (the
         # client's own connection set-up is not the server's time).
-        data = json.dumps(body).encode()
-        request = (f"POST /v1/identify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {credential}\r\n"
-                   f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n").encode() + data
+        request = raw_post("/v1/identify", credential, json.dumps(body).encode())
         for _ in range(5):
             sock = socket.create_connection(("127.0.0.1", server.port), timeout=120)
             try:
@@ -545,28 +532,28 @@ def overload():
         s, b, _, _ = refused("sk_test_not_a_key")
         check("overload: shed before the credential is even checked", s == 503 and code(b) == "overloaded", f"{s} {b}")
         event_loop_refusals(server, key, body, answers)
+        # A session token shed by the full queue keeps its attempts. A verify that finds a free slot
+        # is rightly taken (and spends the token on its match): then the try does not count, and is
+        # made again with a fresh session, at most five times.
+        token, shed = None, 0
+        for _ in range(5):
+            s, sess, _ = server.call("POST", "/v1/sessions", key, {"purpose": "verify", "subject_id": subject, "customer_ref": "phone-1"})
+            check("overload: session created", s == 201, f"{s} {sess}")
+            token = sess.get("token")
+            shed = 0
+            for _ in range(5):
+                s, b, _ = server.call("POST", "/v1/verify", token, {"subject_id": subject, "image": body["image"]})
+                shed += s == 503
+            if shed == 5:
+                break
     except Exception:
-        # A failure here must not leave the server (and the busy clients) running.
-        busy_end(busy)
+        # A failure here must not leave the server running.
         server.stop()
         raise
-    busy_end(busy)
-    # A session token shed by the full queue keeps its attempts. A verify that finds a free slot
-    # is rightly taken (and spends the token on its match): then the try does not count, and is
-    # made again with a fresh session, at most five times.
-    busy = busy_start()
-    token, shed = None, 0
-    for _ in range(5):
-        s, sess, _ = server.call("POST", "/v1/sessions", key, {"purpose": "verify", "subject_id": subject, "customer_ref": "phone-1"})
-        check("overload: session created", s == 201, f"{s} {sess}")
-        token = sess.get("token")
-        shed = 0
-        for _ in range(5):
-            s, b, _ = server.call("POST", "/v1/verify", token, {"subject_id": subject, "image": body["image"]})
-            shed += s == 503
-        if shed == 5:
-            break
-    busy_end(busy)
+    finally:
+        stop.set()
+        for t in busy:
+            t.join()
     check("overload: session verifies shed while busy (5 of 5 in one try)", shed == 5, f"{shed} of 5 shed")
     s, b, _ = server.call("POST", "/v1/verify", token, {"subject_id": subject, "image": body["image"]})
     check("overload: the token still works after being shed (attempts given back)", s == 200 and b.get("match") is True, f"{s} {b}")
@@ -575,6 +562,12 @@ def overload():
     check("overload: the busy requests got answers (200 or 503)", set(statuses) <= {200, 503} and 200 in statuses, str(statuses))
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
+
+
+def raw_post(path, credential, data, extra=b""):
+    """The bytes of a JSON POST with a bearer credential (`extra`: more header lines, each ending CRLF)."""
+    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {credential}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n").encode() + extra + b"\r\n" + data
 
 
 def read_response(sock, buf=b""):
@@ -603,8 +596,7 @@ def event_loop_refusals(server, key, body, answers):
     data = json.dumps(body).encode()
 
     def identify(path="/v1/identify", extra=b""):
-        return (f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(data)}\r\n").encode() + extra + b"\r\n" + data
+        return raw_post(path, key, data, extra)
 
     health = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 
